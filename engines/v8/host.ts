@@ -1,0 +1,275 @@
+/**
+ * The Substrate host API as polkadot's PVF host offers it (sp_io misc, crypto, hashing, allocator,
+ * logging, trie, input), bound to one V8 instance.
+ *
+ * Errors inside a host function are classified where they happen:
+ * - `PvfTrap`: the PVF asked for something the host refuses (a pointer outside memory, an allocation
+ *   the allocator cannot serve, a call to a function PVFs do not get). The Wasm call traps and the
+ *   candidate is invalid.
+ * - anything else is our own bug: it is wrapped in a `HostBug` (a HostFault), which the verdict
+ *   mapping turns into `abstain`.
+ */
+import { FreeingBumpAllocator, AllocatorError, wasmMemory, type HeapMemory } from '../../core/allocator.ts';
+import { HostFault } from '../../core/verdict.ts';
+import type { FuncType, ValType, WasmModuleInfo } from '../../core/wasm.ts';
+import * as hashing from '../../core/hashing.ts';
+
+/** A deliberate trap of the host on behalf of the PVF's own behaviour. */
+export class PvfTrap extends Error {
+  override readonly name = 'PvfTrap';
+}
+
+/** A failure inside our host code that the PVF did not cause. */
+export class HostBug extends HostFault {
+  constructor(fn: string, cause: unknown) {
+    super('internal-error', `host function ${fn} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+export function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack size/i.test(e.message);
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+/** sp_io LogLevel as passed over FFI (variant index). */
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
+
+export interface LogEntry {
+  level: LogLevel;
+  target: string;
+  message: string;
+}
+
+/**
+ * `ext_logging_max_level_version_1` answers with the host's log filter, which a runtime may branch
+ * on. The engine pins it (to Info, the default filter of a polkadot node) so that verbosity flags
+ * never change what a PVF executes.
+ */
+export const PINNED_MAX_LOG_LEVEL = 3; // LogLevelFilter::Info
+
+export interface HostOptions {
+  /** Maximum number of Wasm pages of the linear memory. */
+  maxPages: number;
+  /** Called for each log line (for -v output); entries are also kept in `logs`. */
+  onLog?: (entry: LogEntry) => void;
+}
+
+/** Per-instance state of the host. */
+export class HostState {
+  memory: WebAssembly.Memory | undefined;
+  heap: HeapMemory | undefined;
+  allocator: FreeingBumpAllocator | undefined;
+  readonly logs: LogEntry[] = [];
+  /** The most recent error-level log line: a Rust runtime's panic message. */
+  lastErrorLog: LogEntry | undefined;
+  constructor(readonly options: HostOptions) {}
+
+  attach(memory: WebAssembly.Memory, heapBase: number): void {
+    this.memory = memory;
+    this.heap = wasmMemory(memory, this.options.maxPages);
+    this.allocator = new FreeingBumpAllocator(heapBase);
+  }
+
+  bytes(): Uint8Array {
+    if (!this.memory) throw new Error('memory not attached');
+    return new Uint8Array(this.memory.buffer);
+  }
+
+  read(ptr: number, len: number): Uint8Array {
+    const mem = this.bytes();
+    if (ptr + len > mem.length) {
+      throw new PvfTrap(`memory access out of bounds: ${len} bytes at ${ptr} (memory is ${mem.length} bytes)`);
+    }
+    return mem.slice(ptr, ptr + len);
+  }
+
+  readSpan(span: bigint): Uint8Array {
+    const [ptr, len] = unpackSpan(span);
+    return this.read(ptr, len);
+  }
+
+  write(ptr: number, data: Uint8Array): void {
+    const mem = this.bytes();
+    if (ptr + data.length > mem.length) {
+      throw new PvfTrap(`memory access out of bounds: ${data.length} bytes at ${ptr} (memory is ${mem.length} bytes)`);
+    }
+    mem.set(data, ptr);
+  }
+
+  malloc(size: number): number {
+    if (!this.allocator || !this.heap) throw new Error('allocator not attached');
+    try {
+      return this.allocator.allocate(this.heap, size);
+    } catch (e) {
+      if (e instanceof AllocatorError) throw new PvfTrap(`failed to allocate ${size} bytes: ${e.message}`);
+      throw e;
+    }
+  }
+
+  free(ptr: number): void {
+    if (!this.allocator || !this.heap) throw new Error('allocator not attached');
+    try {
+      this.allocator.deallocate(this.heap, ptr);
+    } catch (e) {
+      if (e instanceof AllocatorError) throw new PvfTrap(`failed to free pointer ${ptr}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  /** Allocate and write `data`; returns its pointer (for fixed-size results). */
+  allocWrite(data: Uint8Array): number {
+    const ptr = this.malloc(data.length);
+    this.write(ptr, data);
+    return ptr;
+  }
+
+  /** Allocate and write `data`; returns the i64 span `ptr | len << 32` (for SCALE results). */
+  allocSpan(data: Uint8Array): bigint {
+    return packSpan(this.allocWrite(data), data.length);
+  }
+
+  log(levelIndex: number, target: string, message: string): void {
+    const level = LOG_LEVELS[levelIndex] ?? 'trace';
+    const entry = { level, target, message };
+    this.logs.push(entry);
+    if (level === 'error') this.lastErrorLog = entry;
+    this.options.onLog?.(entry);
+  }
+}
+
+export function unpackSpan(span: bigint): [ptr: number, len: number] {
+  const v = BigInt.asUintN(64, span);
+  return [Number(v & 0xffffffffn), Number(v >> 32n)];
+}
+
+export function packSpan(ptr: number, len: number): bigint {
+  return BigInt.asIntN(64, (BigInt(len >>> 0) << 32n) | BigInt(ptr >>> 0));
+}
+
+/** A host function: its Wasm signature and its implementation over the host state. */
+export interface HostFunction {
+  sig: string; // e.g. "i32,i64->i64"; "->" alone for no params and no result
+  make: (h: HostState) => (...args: never[]) => number | bigint | void;
+}
+
+export type HostFunctionTable = Record<string, HostFunction>;
+
+function sigOf(t: FuncType): string {
+  return `${t.params.join(',')}->${t.results.join(',')}`;
+}
+
+const u32 = (x: number): number => x >>> 0;
+
+function utf8Lossy(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8').decode(bytes);
+}
+
+const hash = (f: (d: Uint8Array) => Uint8Array): HostFunction => ({
+  sig: 'i64->i32',
+  make: (h) => (data: bigint) => h.allocWrite(f(h.readSpan(data))),
+});
+
+/** misc, hashing, allocator and logging. crypto and trie are in their own tables. */
+export const CORE_FUNCTIONS: HostFunctionTable = {
+  ext_allocator_malloc_version_1: { sig: 'i32->i32', make: (h) => (size: number) => h.malloc(u32(size)) },
+  ext_allocator_free_version_1: { sig: 'i32->', make: (h) => (ptr: number) => h.free(u32(ptr)) },
+
+  ext_hashing_keccak_256_version_1: hash(hashing.keccak256),
+  ext_hashing_keccak_512_version_1: hash(hashing.keccak512),
+  ext_hashing_sha2_256_version_1: hash(hashing.sha2_256),
+  ext_hashing_blake2_128_version_1: hash(hashing.blake2_128),
+  ext_hashing_blake2_256_version_1: hash(hashing.blake2_256),
+  ext_hashing_twox_64_version_1: hash(hashing.twox_64),
+  ext_hashing_twox_128_version_1: hash(hashing.twox_128),
+  ext_hashing_twox_256_version_1: hash(hashing.twox_256),
+
+  ext_logging_log_version_1: {
+    sig: 'i32,i64,i64->',
+    make: (h) => (level: number, target: bigint, message: bigint) =>
+      h.log(u32(level), utf8Lossy(h.readSpan(target)), utf8Lossy(h.readSpan(message))),
+  },
+  ext_logging_max_level_version_1: { sig: '->i32', make: () => () => PINNED_MAX_LOG_LEVEL },
+
+  ext_misc_print_num_version_1: {
+    sig: 'i64->',
+    make: (h) => (n: bigint) => h.log(3, 'runtime', BigInt.asUintN(64, n).toString()),
+  },
+  ext_misc_print_utf8_version_1: {
+    sig: 'i64->',
+    make: (h) => (data: bigint) => {
+      const bytes = h.readSpan(data);
+      // Upstream prints only valid UTF-8 and ignores anything else.
+      try {
+        h.log(3, 'runtime', new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+      } catch {
+        /* not UTF-8: nothing printed */
+      }
+    },
+  },
+  ext_misc_print_hex_version_1: {
+    sig: 'i64->',
+    make: (h) => (data: bigint) => h.log(3, 'runtime', Buffer.from(h.readSpan(data)).toString('hex')),
+  },
+};
+
+const VALUE_TYPES_OK: readonly ValType[] = ['i32', 'i64', 'f32', 'f64'];
+
+/**
+ * Resolve every import of the module. Imports must come from `env`; the memory import is created
+ * here; a function the host does not provide is bound to a stub that traps when called (polkadot
+ * runs PVFs with missing imports allowed). A provided function whose signature differs from the
+ * import is a link error, as in wasmtime.
+ */
+export function resolveImports(
+  info: WasmModuleInfo,
+  h: HostState,
+  table: HostFunctionTable,
+  memory: WebAssembly.Memory | undefined,
+): { imports: WebAssembly.Imports; stubbed: string[] } {
+  const env: WebAssembly.ModuleImports = {};
+  const stubbed: string[] = [];
+  for (const imp of info.imports) {
+    const where = `${imp.module}.${imp.name}`;
+    if (imp.module !== 'env') throw new LinkError(`import ${where}: the host provides imports from "env" only`);
+    if (imp.desc.kind === 'memory') {
+      if (imp.name !== 'memory') throw new LinkError(`import ${where}: the only memory import is env.memory`);
+      if (!memory) throw new LinkError(`import ${where}: no memory to provide`);
+      env[imp.name] = memory;
+      continue;
+    }
+    if (imp.desc.kind !== 'function') throw new LinkError(`import ${where}: only functions and env.memory can be imported`);
+    const type = imp.desc.type;
+    const f = table[imp.name];
+    if (f) {
+      if (sigOf(type) !== f.sig) {
+        throw new LinkError(`import ${where}: signature ${sigOf(type)} does not match the host's ${f.sig}`);
+      }
+      env[imp.name] = guard(imp.name, f.make(h));
+    } else {
+      if (![...type.params, ...type.results].every((t) => VALUE_TYPES_OK.includes(t))) {
+        throw new LinkError(`import ${where}: unsupported value types in its signature`);
+      }
+      stubbed.push(imp.name);
+      env[imp.name] = () => {
+        throw new PvfTrap(`call to a host function PVFs do not get: ${imp.name}`);
+      };
+    }
+  }
+  return { imports: { env }, stubbed };
+}
+
+/** A module that cannot be linked against this host (deterministic: the code is at fault). */
+export class LinkError extends Error {
+  override readonly name = 'LinkError';
+}
+
+function guard<F extends (...args: never[]) => unknown>(name: string, f: F): F {
+  return ((...args: never[]) => {
+    try {
+      return f(...args);
+    } catch (e) {
+      if (e instanceof PvfTrap || e instanceof HostFault || isStackOverflow(e)) throw e;
+      throw new HostBug(name, e);
+    }
+  }) as F;
+}
