@@ -13,6 +13,7 @@ import { FreeingBumpAllocator, AllocatorError, wasmMemory, type HeapMemory } fro
 import { HostFault } from '../../core/verdict.ts';
 import type { FuncType, ValType, WasmModuleInfo } from '../../core/wasm.ts';
 import * as hashing from '../../core/hashing.ts';
+import { runtimeVersionOption } from '../../core/runtime-version.ts';
 
 /** A deliberate trap of the host on behalf of the PVF's own behaviour. */
 export class PvfTrap extends Error {
@@ -41,11 +42,12 @@ export interface LogEntry {
 }
 
 /**
- * `ext_logging_max_level_version_1` answers with the host's log filter, which a runtime may branch
- * on. The engine pins it (to Info, the default filter of a polkadot node) so that verbosity flags
- * never change what a PVF executes.
+ * `ext_logging_max_level_version_1` answers with the host's log filter, which a runtime branches on
+ * (Rust runtimes skip formatting records above it). Polkadot's execute workers run with an empty
+ * environment, so their filter is the default, Error. The engine pins that value so that verbosity
+ * flags never change what a PVF executes.
  */
-export const PINNED_MAX_LOG_LEVEL = 3; // LogLevelFilter::Info
+export const PINNED_MAX_LOG_LEVEL = 1; // LogLevelFilter::Error
 
 export interface HostOptions {
   /** Maximum number of Wasm pages of the linear memory. */
@@ -101,7 +103,7 @@ export class HostState {
     try {
       return this.allocator.allocate(this.heap, size);
     } catch (e) {
-      if (e instanceof AllocatorError) throw new PvfTrap(`failed to allocate ${size} bytes: ${e.message}`);
+      if (e instanceof AllocatorError) throw new PvfTrap(`Failed to allocate memory (${size} bytes): ${e.message}`);
       throw e;
     }
   }
@@ -111,7 +113,7 @@ export class HostState {
     try {
       this.allocator.deallocate(this.heap, ptr);
     } catch (e) {
-      if (e instanceof AllocatorError) throw new PvfTrap(`failed to free pointer ${ptr}: ${e.message}`);
+      if (e instanceof AllocatorError) throw new PvfTrap(`Failed to deallocate memory (pointer ${ptr}): ${e.message}`);
       throw e;
     }
   }
@@ -129,7 +131,8 @@ export class HostState {
   }
 
   log(levelIndex: number, target: string, message: string): void {
-    const level = LOG_LEVELS[levelIndex] ?? 'trace';
+    const level = LOG_LEVELS[levelIndex];
+    if (level === undefined) throw new PvfTrap(`invalid log level ${levelIndex}`);
     const entry = { level, target, message };
     this.logs.push(entry);
     if (level === 'error') this.lastErrorLog = entry;
@@ -160,8 +163,14 @@ function sigOf(t: FuncType): string {
 
 const u32 = (x: number): number => x >>> 0;
 
-function utf8Lossy(bytes: Uint8Array): string {
-  return new TextDecoder('utf-8').decode(bytes);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 const hash = (f: (d: Uint8Array) => Uint8Array): HostFunction => ({
@@ -185,11 +194,20 @@ export const CORE_FUNCTIONS: HostFunctionTable = {
 
   ext_logging_log_version_1: {
     sig: 'i32,i64,i64->',
-    make: (h) => (level: number, target: bigint, message: bigint) =>
-      h.log(u32(level), utf8Lossy(h.readSpan(target)), utf8Lossy(h.readSpan(message))),
+    make: (h) => (level: number, targetSpan: bigint, messageSpan: bigint) => {
+      // The level crosses the FFI as u8 (truncated); the target is a &str, which must be UTF-8 or
+      // the call traps; a message that is not UTF-8 is dropped silently.
+      const levelIndex = level & 0xff;
+      const target = utf8OrUndefined(h.readSpan(targetSpan));
+      if (target === undefined) throw new PvfTrap('log target is not valid UTF-8');
+      const message = utf8OrUndefined(h.readSpan(messageSpan));
+      if (levelIndex >= LOG_LEVELS.length) throw new PvfTrap(`invalid log level ${levelIndex}`);
+      if (message !== undefined) h.log(levelIndex, target, message);
+    },
   },
   ext_logging_max_level_version_1: { sig: '->i32', make: () => () => PINNED_MAX_LOG_LEVEL },
 
+  // print_* log at debug level under target "runtime"; print_utf8 ignores bytes that are not UTF-8.
   ext_misc_print_num_version_1: {
     sig: 'i64->',
     make: (h) => (n: bigint) => h.log(3, 'runtime', BigInt.asUintN(64, n).toString()),
@@ -197,18 +215,17 @@ export const CORE_FUNCTIONS: HostFunctionTable = {
   ext_misc_print_utf8_version_1: {
     sig: 'i64->',
     make: (h) => (data: bigint) => {
-      const bytes = h.readSpan(data);
-      // Upstream prints only valid UTF-8 and ignores anything else.
-      try {
-        h.log(3, 'runtime', new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-      } catch {
-        /* not UTF-8: nothing printed */
-      }
+      const text = utf8OrUndefined(h.readSpan(data));
+      if (text !== undefined) h.log(3, 'runtime', text);
     },
   },
   ext_misc_print_hex_version_1: {
     sig: 'i64->',
     make: (h) => (data: bigint) => h.log(3, 'runtime', Buffer.from(h.readSpan(data)).toString('hex')),
+  },
+  ext_misc_runtime_version_version_1: {
+    sig: 'i64->i64',
+    make: (h) => (code: bigint) => h.allocSpan(runtimeVersionOption(h.readSpan(code))),
   },
 };
 
@@ -251,7 +268,7 @@ export function resolveImports(
       }
       stubbed.push(imp.name);
       env[imp.name] = () => {
-        throw new PvfTrap(`call to a host function PVFs do not get: ${imp.name}`);
+        throw new PvfTrap(`call to a missing function env:${imp.name} (not offered to PVFs)`);
       };
     }
   }

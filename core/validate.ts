@@ -1,0 +1,111 @@
+/**
+ * Candidate validation: the steps polkadot's candidate-validation takes before and after the PVF
+ * runs, around an engine that executes `validate_block`.
+ */
+import {
+  decodeValidationResult,
+  encodeValidationParams,
+  encodedPoVSize,
+  type PersistedValidationData,
+  type PoV,
+} from './codecs.ts';
+import { BlobError, CODE_BOMB_LIMIT, POV_BOMB_LIMIT, decompressAs } from './blob.ts';
+import { ScaleError } from './scale.ts';
+import { InvalidCandidate, verdictFromError, type Verdict } from './verdict.ts';
+
+export interface LogLine {
+  level: string;
+  target: string;
+  message: string;
+}
+
+/** What an engine must do: run `validate_block` of decompressed code on encoded params. */
+export interface Engine {
+  readonly id: string;
+  readonly family: string;
+  readonly vmVersion: string;
+  execute(
+    code: Uint8Array,
+    params: Uint8Array,
+    opts: { onLog?: (l: LogLine) => void },
+  ): Promise<{ raw: Uint8Array; logs: LogLine[]; timings: Record<string, number> }>;
+}
+
+/** The three input forms of `pvf validate`: raw params, or a PoV with its PVD. */
+export type CandidateInput =
+  | { kind: 'params'; code: Uint8Array; params: Uint8Array }
+  | { kind: 'pov'; code: Uint8Array; pov: PoV; pvd: PersistedValidationData };
+
+export interface ValidationReport {
+  verdict: Verdict;
+  engine: string;
+  logs: LogLine[];
+  timings: Record<string, number>;
+}
+
+function ms(t0: number): number {
+  return Math.round((performance.now() - t0) * 1000) / 1000;
+}
+
+async function decompressOrInvalid(use: 'code' | 'pov', blob: Uint8Array, limit: number): Promise<Uint8Array> {
+  try {
+    return (await decompressAs(use, blob, limit)).bytes;
+  } catch (e) {
+    if (e instanceof BlobError) {
+      throw new InvalidCandidate(use === 'code' ? 'code-decompression' : 'pov-decompression', e.message);
+    }
+    throw e;
+  }
+}
+
+/** Validate one candidate on one engine. Never throws: every outcome is a verdict. */
+export async function validateCandidate(
+  input: CandidateInput,
+  engine: Engine,
+  opts: { onLog?: (l: LogLine) => void } = {},
+): Promise<ValidationReport> {
+  const timings: Record<string, number> = {};
+  let logs: LogLine[] = [];
+  const t0 = performance.now();
+  try {
+    let params: Uint8Array;
+    if (input.kind === 'pov') {
+      const size = encodedPoVSize(input.pov);
+      if (size > input.pvd.maxPovSize) {
+        throw new InvalidCandidate('params-too-large', `PoV is ${size} bytes encoded, max_pov_size is ${input.pvd.maxPovSize}`);
+      }
+    }
+    let t = performance.now();
+    const code = await decompressOrInvalid('code', input.code, CODE_BOMB_LIMIT);
+    timings.decompressCodeMs = ms(t);
+    if (input.kind === 'pov') {
+      t = performance.now();
+      const blockData = await decompressOrInvalid('pov', input.pov.blockData, POV_BOMB_LIMIT);
+      timings.decompressPovMs = ms(t);
+      params = encodeValidationParams({
+        parentHead: input.pvd.parentHead,
+        blockData,
+        relayParentNumber: input.pvd.relayParentNumber,
+        relayParentStorageRoot: input.pvd.relayParentStorageRoot,
+      });
+    } else {
+      params = input.params;
+    }
+    const out = await engine.execute(code, params, { onLog: opts.onLog });
+    logs = out.logs;
+    Object.assign(timings, out.timings);
+    let result;
+    try {
+      result = decodeValidationResult(out.raw);
+    } catch (e) {
+      if (e instanceof ScaleError) throw new InvalidCandidate('bad-output', `validation result decoding failed: ${e.message}`);
+      throw e;
+    }
+    timings.totalMs = ms(t0);
+    return { verdict: { verdict: 'valid', result, raw: out.raw }, engine: engine.id, logs, timings };
+  } catch (e) {
+    timings.totalMs = ms(t0);
+    const partial = (e as { logs?: LogLine[] }).logs;
+    return { verdict: verdictFromError(e), engine: engine.id, logs: partial ?? logs, timings };
+  }
+}
