@@ -39,17 +39,23 @@ export interface ExecuteOutcome {
   timings: { instantiateMs: number; executeMs: number };
 }
 
-/** Parse and compile the module. A module V8 rejects is a deterministic prevalidation failure. */
+/** Parse and compile a PVF: a module that exports validate_block. */
 export async function compilePvf(code: Uint8Array): Promise<Prepared> {
+  const prepared = await compileModule(code);
+  if (!prepared.info.exports.some((x) => x.name === 'validate_block' && x.kind === 'function')) {
+    throw new InvalidCandidate('prevalidation', 'the module does not export a function validate_block');
+  }
+  return prepared;
+}
+
+/** Parse and compile any runtime module. A module V8 rejects is a deterministic prevalidation failure. */
+export async function compileModule(code: Uint8Array): Promise<Prepared> {
   let info: WasmModuleInfo;
   try {
     info = parseModule(code);
   } catch (e) {
     if (e instanceof WasmFormatError) throw new InvalidCandidate('prevalidation', e.message);
     throw e;
-  }
-  if (!info.exports.some((x) => x.name === 'validate_block' && x.kind === 'function')) {
-    throw new InvalidCandidate('prevalidation', 'the module does not export a function validate_block');
   }
   let module: WebAssembly.Module;
   try {

@@ -1,0 +1,51 @@
+/** Rendering verdicts as text or as the --json document of DESIGN.md. */
+import { toHex } from '../core/hex.ts';
+import type { ValidationReport } from '../core/validate.ts';
+import type { ValidationResult } from '../core/codecs.ts';
+
+export function resultJson(r: ValidationResult, raw: Uint8Array) {
+  return {
+    headData: toHex(r.headData),
+    newValidationCode: r.newValidationCode ? toHex(r.newValidationCode) : null,
+    upwardMessages: r.upwardMessages.map(toHex),
+    horizontalMessages: r.horizontalMessages.map((m) => ({ recipient: m.recipient, data: toHex(m.data) })),
+    processedDownwardMessages: r.processedDownwardMessages,
+    hrmpWatermark: r.hrmpWatermark,
+    raw: toHex(raw),
+  };
+}
+
+export function reportJson(rep: ValidationReport): Record<string, unknown> {
+  const v = rep.verdict;
+  const doc: Record<string, unknown> = { verdict: v.verdict };
+  if (v.verdict !== 'valid') {
+    doc.reason = v.reason;
+    doc.detail = v.detail;
+  }
+  doc.engine = rep.engine;
+  if (v.verdict === 'valid') doc.result = resultJson(v.result, v.raw);
+  doc.timings = rep.timings;
+  doc.logs = rep.logs;
+  return doc;
+}
+
+function short(hex: string): string {
+  return hex.length > 74 ? `${hex.slice(0, 34)}…${hex.slice(-32)}` : hex;
+}
+
+export function reportText(rep: ValidationReport): string {
+  const v = rep.verdict;
+  const total = rep.timings.totalMs !== undefined ? `, ${rep.timings.totalMs.toFixed(1)} ms` : '';
+  if (v.verdict !== 'valid') return `${v.verdict}: ${v.reason}: ${v.detail}\n  engine ${rep.engine}${total}\n`;
+  const r = v.result;
+  const lines = [
+    `valid (engine ${rep.engine}${total})`,
+    `  head_data                    ${short(toHex(r.headData))} (${r.headData.length} bytes)`,
+    `  new_validation_code          ${r.newValidationCode ? `${r.newValidationCode.length} bytes` : 'none'}`,
+    `  upward_messages              ${r.upwardMessages.length}`,
+    `  horizontal_messages          ${r.horizontalMessages.length}`,
+    `  processed_downward_messages  ${r.processedDownwardMessages}`,
+    `  hrmp_watermark               ${r.hrmpWatermark}`,
+  ];
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,79 @@
+/** `pvf validate`: parse the inputs, run the candidate on an engine, print the verdict. */
+import type { Command } from 'commander';
+import { validateCandidate, type CandidateInput, type Engine } from '../core/validate.ts';
+import { exitCodeOf, type Verdict } from '../core/verdict.ts';
+import { sampleParams } from '../core/sample.ts';
+import { inProcessV8 } from '../engines/v8/index.ts';
+import { usageError } from './errors.ts';
+import { readCode, readHexOrFile, readPovAndPvd, readPovFile } from './inputs.ts';
+import { reportJson, reportText } from './output.ts';
+import { sampleCode } from './sample.ts';
+
+interface ValidateOptions {
+  code?: string;
+  params?: string;
+  povFile?: string;
+  pov?: string;
+  pvd?: string;
+  engine?: string;
+  sample?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+const ENGINES: Engine[] = [inProcessV8];
+
+async function buildInput(o: ValidateOptions): Promise<CandidateInput> {
+  const forms = [o.params !== undefined, o.povFile !== undefined, o.pov !== undefined || o.pvd !== undefined].filter(Boolean).length;
+  if (o.sample) {
+    if (o.code || forms > 0) throw usageError('--sample takes no --code, --params, --pov-file, --pov or --pvd');
+    return { kind: 'params', code: await sampleCode(), params: sampleParams() };
+  }
+  if (!o.code) throw usageError('missing --code FILE (or use --sample for the built-in sample)');
+  if (forms === 0) throw usageError('missing the candidate: give --params HEX|@FILE, --pov-file FILE, or --pov FILE --pvd FILE|HEX');
+  if (forms > 1) throw usageError('give only one of --params, --pov-file, or --pov with --pvd');
+  if ((o.pov === undefined) !== (o.pvd === undefined)) throw usageError('--pov and --pvd go together');
+  const code = readCode(o.code);
+  if (o.params !== undefined) return { kind: 'params', code, params: readHexOrFile('--params', o.params) };
+  const { pov, pvd } = o.povFile !== undefined ? readPovFile(o.povFile) : readPovAndPvd(o.pov!, o.pvd!);
+  return { kind: 'pov', code, pov, pvd };
+}
+
+function engineFor(id: string | undefined): Engine | Verdict {
+  if (id === undefined) return ENGINES[0];
+  const found = ENGINES.find((e) => e.id === id);
+  if (found) return found;
+  return {
+    verdict: 'abstain',
+    reason: 'engine-unavailable',
+    detail: `engine ${id} is not carried by this binary (it carries: ${ENGINES.map((e) => e.id).join(', ')})`,
+  };
+}
+
+export function registerValidate(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('validate')
+    .description('execute a candidate\'s validate_block and print the verdict (exit 0 valid, 1 invalid, 2 abstain)')
+    .option('--code <file>', 'the PVF: plain Wasm or a zstd-compressed code blob')
+    .option('--params <hex|@file>', 'raw SCALE ValidationParams, as hex or @file')
+    .option('--pov-file <file>', "a collator's --export-pov-to-path file: SCALE(PoV) ‖ SCALE(PersistedValidationData)")
+    .option('--pov <file>', 'SCALE(PoV) file (with --pvd)')
+    .option('--pvd <file|hex>', 'SCALE(PersistedValidationData) as a file or hex (with --pov)')
+    .option('--engine <id>', 'run on this engine')
+    .option('--sample', 'validate the built-in sample candidate (the adder PVF, block 1)')
+    .option('--json', 'print the verdict as JSON')
+    .option('-v, --verbose', 'print the PVF\'s log lines to stderr as they happen')
+    .action(async (o: ValidateOptions) => {
+      const input = await buildInput(o);
+      const engine = engineFor(o.engine);
+      const onLog = o.verbose
+        ? (l: { level: string; target: string; message: string }) => process.stderr.write(`[${l.level} ${l.target}] ${l.message}\n`)
+        : undefined;
+      const report =
+        'verdict' in engine
+          ? { verdict: engine, engine: o.engine ?? '', logs: [], timings: {} }
+          : await validateCandidate(input, engine, { onLog });
+      process.stdout.write(o.json ? JSON.stringify(reportJson(report)) + '\n' : reportText(report));
+      setExit(exitCodeOf(report.verdict));
+    });
+}
