@@ -70,20 +70,28 @@ export interface Decompressed {
  * or a malformed stream, BlobError('bomb') when the output would exceed `limit`.
  */
 export async function decompressAs(use: BlobUse, blob: Uint8Array, limit: number): Promise<Decompressed> {
+  await initZstd();
+  return decompressAsSync(use, blob, limit);
+}
+
+/**
+ * The same, synchronously, for host functions (runtime_version reads a compressed blob inside a
+ * Wasm call). Requires `initZstd()` to have completed where node:zlib has no zstd.
+ */
+export function decompressAsSync(use: BlobUse, blob: Uint8Array, limit: number): Decompressed {
   const type = blobType(blob);
   if (type !== undefined) {
     const ok = use === 'pov' ? type === 'pov' || type === 'legacy' : type === 'wasm' || type === 'legacy';
     if (!ok) throw new BlobError('invalid', `blob is typed ${type}, not usable as ${use}`);
   }
   if (!isCompressed(blob)) return { bytes: blob, compressed: false };
-  const bytes = await zstdDecompressBounded(blob.subarray(PREFIX_LEN), limit);
-  return { bytes, compressed: true };
+  return { bytes: zstdDecompressBoundedSync(blob.subarray(PREFIX_LEN), limit), compressed: true };
 }
 
 type ZstdSync = (buf: Uint8Array, opts: { maxOutputLength: number }) => Buffer;
 
 /** zstd of at most `limit` bytes of output: node:zlib where it has zstd (Node ≥ 22.15), else zstddec. */
-export async function zstdDecompressBounded(frame: Uint8Array, limit: number): Promise<Uint8Array> {
+export function zstdDecompressBoundedSync(frame: Uint8Array, limit: number): Uint8Array {
   const native = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
   if (typeof native === 'function') {
     try {
@@ -97,22 +105,26 @@ export async function zstdDecompressBounded(frame: Uint8Array, limit: number): P
       throw new BlobError('invalid', `malformed zstd stream: ${(e as Error).message}`);
     }
   }
-  return zstddecBounded(frame, limit);
+  if (!zstddec) throw new Error('zstd decoder used before initZstd()');
+  return zstddecBounded(zstddec, frame, limit);
 }
 
 interface StreamDecoder {
   init(): Promise<void>;
   decodeStreaming(arrays: Iterable<Uint8Array>): Generator<Uint8Array>;
 }
-let decoder: Promise<StreamDecoder> | undefined;
+let decoderInit: Promise<void> | undefined;
+let zstddec: StreamDecoder | undefined;
 
-async function getDecoder(): Promise<StreamDecoder> {
-  decoder ??= import('zstddec/stream').then(async (m) => {
+/** Load zstddec once where node:zlib has no zstd (Node < 22.15); a no-op otherwise. */
+export function initZstd(): Promise<void> {
+  if (typeof (zlib as unknown as { zstdDecompressSync?: unknown }).zstdDecompressSync === 'function') return Promise.resolve();
+  decoderInit ??= import('zstddec/stream').then(async (m) => {
     const d = new m.ZSTDDecoder();
     await d.init();
-    return d;
+    zstddec = d;
   });
-  return decoder;
+  return decoderInit;
 }
 
 /**
@@ -121,8 +133,7 @@ async function getDecoder(): Promise<StreamDecoder> {
  * codes, and a zstd error makes no further progress: many consecutive empty chunks therefore mean
  * a malformed stream.
  */
-async function zstddecBounded(frame: Uint8Array, limit: number): Promise<Uint8Array> {
-  const d = await getDecoder();
+function zstddecBounded(d: StreamDecoder, frame: Uint8Array, limit: number): Uint8Array {
   const parts: Uint8Array[] = [];
   let total = 0;
   let empty = 0;

@@ -6,7 +6,7 @@
 import { Bytes, Option, Struct, Tuple, Vector, str, u32, u8 } from 'scale-ts';
 import { createDecoder } from 'scale-ts';
 import { bytesDec, decodePrefix, fixedBytesDec, u32Dec, u8Dec, vecDec, ScaleError } from './scale.ts';
-import { decompressAs } from './blob.ts';
+import { decompressAsSync } from './blob.ts';
 import { parseModule } from './wasm.ts';
 import { blake2b } from '@noble/hashes/blake2.js';
 
@@ -86,10 +86,13 @@ export function encodeRuntimeVersion(v: RuntimeVersion): Uint8Array {
   return runtimeVersionEnc(v);
 }
 
-/** The version a blob declares, or undefined when it declares none or cannot be read. */
-export async function readEmbeddedVersion(blob: Uint8Array): Promise<RuntimeVersion | undefined> {
+/**
+ * The version a blob declares, or undefined when it declares none or cannot be read. Synchronous:
+ * it runs inside the `ext_misc_runtime_version_version_1` host call (call `initZstd()` first).
+ */
+export function readEmbeddedVersion(blob: Uint8Array): RuntimeVersion | undefined {
   try {
-    const code = (await decompressAs('code', blob, CODE_BLOB_BOMB_LIMIT)).bytes;
+    const code = decompressAsSync('code', blob, CODE_BLOB_BOMB_LIMIT).bytes;
     const info = parseModule(code);
     const section = info.customSections.get('runtime_version')?.[0];
     if (!section) return undefined;
@@ -105,24 +108,8 @@ export async function readEmbeddedVersion(blob: Uint8Array): Promise<RuntimeVers
 
 const optionBytesEnc = Option.enc(Bytes.enc());
 
-/**
- * Synchronous form for the host function: decompression of a compressed blob is asynchronous on
- * Node 20, so a compressed blob is answered from `versionCache` (filled by `primeRuntimeVersion`)
- * when possible. Plain Wasm is read directly.
- */
+/** SCALE `Option<Vec<u8>>` of the re-encoded version: what the host function returns. */
 export function runtimeVersionOption(blob: Uint8Array): Uint8Array {
-  let version: RuntimeVersion | undefined;
-  try {
-    const info = parseModule(blob);
-    const section = info.customSections.get('runtime_version')?.[0];
-    if (section) {
-      const apisSection = info.customSections.get('runtime_apis')?.[0];
-      const apis = apisSection ? decodeRuntimeApis(apisSection) : undefined;
-      version = decodeRuntimeVersion(section, apis ? coreVersionOf(apis) : undefined);
-      if (apis) version.apis = apis;
-    }
-  } catch {
-    version = undefined;
-  }
+  const version = readEmbeddedVersion(blob);
   return optionBytesEnc(version ? encodeRuntimeVersion(version) : undefined);
 }

@@ -1,6 +1,7 @@
 /** The v8 engine of the running Node.js process (in-process for now; workers come with engine sections). */
 import type { Engine, LogLine } from '../../core/validate.ts';
 import { InvalidCandidate } from '../../core/verdict.ts';
+import { initZstd } from '../../core/blob.ts';
 import { callValidateBlock, compilePvf, instantiatePvf } from './execute.ts';
 
 export const inProcessV8: Engine = {
@@ -9,6 +10,7 @@ export const inProcessV8: Engine = {
   vmVersion: process.versions.v8,
   async execute(code, params, opts) {
     const t0 = performance.now();
+    await initZstd(); // runtime_version may decompress a code blob inside a host call
     const prepared = await compilePvf(code);
     const inst = await instantiatePvf(prepared, { onLog: opts.onLog });
     const t1 = performance.now();
