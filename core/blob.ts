@@ -7,6 +7,7 @@
  * Decompression never produces more than `limit + 1` bytes: more than `limit` is a possible bomb.
  */
 import zlib from 'node:zlib';
+import { concatBytes } from './bytes.ts';
 
 const PREFIX_BASE = [0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e];
 const TAG_LEGACY = 0x05;
@@ -152,12 +153,5 @@ function zstddecBounded(d: StreamDecoder, frame: Uint8Array, limit: number): Uin
     if (e instanceof BlobError) throw e;
     throw new BlobError('invalid', `malformed zstd stream: ${(e as Error).message}`);
   }
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }

@@ -4,6 +4,7 @@
  * PVF returns is judged the same way by parity-scale-codec on every validator.
  */
 import { Bytes, Option, Struct, Vector, u32, type Encoder } from 'scale-ts';
+import { concatBytes } from './bytes.ts';
 import {
   bytesDec,
   decodeAll,
@@ -164,12 +165,7 @@ export function decodePovFile(bytes: Uint8Array): { pov: PoV; pvd: PersistedVali
 }
 
 export function encodePovFile(pov: PoV, pvd: PersistedValidationData): Uint8Array {
-  const a = encodePoV(pov);
-  const b = encodePersistedValidationData(pvd);
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+  return concatBytes([encodePoV(pov), encodePersistedValidationData(pvd)]);
 }
 
 /** The encoded size of a PoV, the figure the PVF host compares with `max_pov_size`. */

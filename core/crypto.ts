@@ -29,6 +29,7 @@
  * It is used by the tests as an independent signer.
  */
 
+import { concatBytes } from './bytes.ts';
 import { ed25519, ristretto255 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { blake2b } from '@noble/hashes/blake2.js';
@@ -73,18 +74,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
   return diff === 0;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 const UTF8 = new TextEncoder();
@@ -418,7 +407,7 @@ function recoverPoint(r: bigint, s: bigint, recid: number, msg32: Uint8Array): S
   let bigR: SecpPoint;
   try {
     const prefix = (recid & 1) !== 0 ? 0x03 : 0x02;
-    bigR = Secp.fromBytes(concat(Uint8Array.of(prefix), bigIntToBytesBE(x, 32)));
+    bigR = Secp.fromBytes(concatBytes([Uint8Array.of(prefix), bigIntToBytesBE(x, 32)]));
   } catch {
     return null;
   }
@@ -511,7 +500,7 @@ export function secp256k1EcdsaRecoverCompressed(
  * Ok → `0x00 ‖ N bytes`; Err → `0x01 ‖ variant index` (BadRS 0, BadV 1, BadSignature 2).
  */
 export function encodeEcdsaRecoverResult(res: EcdsaRecoverResult): Uint8Array {
-  if ('ok' in res) return concat(Uint8Array.of(0), res.ok);
+  if ('ok' in res) return concatBytes([Uint8Array.of(0), res.ok]);
   return Uint8Array.of(1, ECDSA_VERIFY_ERROR_SCALE_INDEX[res.err]);
 }
 

@@ -11,6 +11,7 @@
 //
 // Everything here is a pure function over `Uint8Array`s.
 
+import { concatBytes } from './bytes.ts';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { compact } from 'scale-ts';
@@ -32,18 +33,6 @@ export const TRIE_VALUE_NODE_THRESHOLD = 33;
 
 export function trieHash(hasher: TrieHasher, data: Uint8Array): Uint8Array {
   return hasher === 'blake2_256' ? blake2b(data, { dkLen: 32 }) : keccak_256(data);
-}
-
-function concatBytes(parts: ReadonlyArray<Uint8Array>): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

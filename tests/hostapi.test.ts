@@ -379,9 +379,15 @@ describe('Polkadot Host API conformance runtime (polkadot-spec fixtures)', { ski
 
   for (const group of ['hashing', 'allocator', 'trie', 'storage', 'child storage', 'crypto'] as const) {
     describe(group, () => {
-      for (const c of cases.filter((x) => x.group === group)) {
-        const skip = skipReason(c);
-        test(caseName(c), { skip }, async () => {
+      const groupCases = cases.filter((x) => x.group === group);
+      const groupSkip = groupCases.length > 0 ? skipReason(groupCases[0]) : false;
+      if (groupSkip) {
+        // Not part of the PVF host set: one skipped entry for the whole group, not one per case.
+        test(`${groupCases.length} ${group} fixture cases`, { skip: groupSkip }, () => {});
+        return;
+      }
+      for (const c of groupCases) {
+        test(caseName(c), async () => {
           const { exportName, arg } = callPlan(c);
           const { raw, inst } = await callRuntime(await prepared(), exportName, arg);
           const value = decodeWholeBytes(raw);
