@@ -119,8 +119,10 @@ export const u64Dec = checkedFixed(u64.dec, 8, 'u64');
 
 /** Decode with a strict decoder from `input[offset..]`; returns the value and the bytes consumed. */
 export function decodePrefix<T>(dec: Decoder<T>, input: Uint8Array, offset = 0): { value: T; consumed: number } {
-  // Copy: scale-ts decodes from the start of the underlying ArrayBuffer, not from a view's offset.
-  const copy = input.slice(offset);
+  // Copy into a fresh buffer: scale-ts decodes from the start of the underlying ArrayBuffer, not
+  // from a view's offset (and a Node Buffer's slice is a view, not a copy).
+  const copy = new Uint8Array(input.length - offset);
+  copy.set(input.subarray(offset));
   let consumed = 0;
   try {
     const value = createDecoder((raw) => {

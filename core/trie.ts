@@ -447,6 +447,26 @@ export function trieRootUnhashed(entries: ReadonlyArray<readonly [Uint8Array, Ui
   return root === null ? EMPTY_NODE.slice() : root.encoded;
 }
 
+/**
+ * Every node a database holding this trie stores, depth first (parent before children, children in
+ * nibble order): the root, each node referenced by hash (inline nodes live inside their parent),
+ * and, in state version 1, each value stored as a separate hashed value node. Together they are a
+ * storage proof of the whole trie.
+ */
+export function trieNodes(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>, version: StateVersion, hasher: TrieHasher): Uint8Array[] {
+  const root = buildTrie(entries, version, hasher);
+  if (root === null) return [EMPTY_NODE.slice()];
+  const threshold = valueThreshold(version);
+  const out: Uint8Array[] = [];
+  const walk = (n: BuiltNode, isRoot: boolean): void => {
+    if (isRoot || !n.inline) out.push(n.encoded);
+    if (n.value !== null && threshold !== null && n.value.length >= threshold) out.push(n.value);
+    for (const c of n.children ?? []) if (c !== null) walk(c, false);
+  };
+  walk(root, true);
+  return out;
+}
+
 /** Root of the trie mapping SCALE-compact(i) to values[i], as `ordered_trie_root`. */
 export function orderedTrieRoot(values: ReadonlyArray<Uint8Array>, version: StateVersion, hasher: TrieHasher): Uint8Array {
   return trieRoot(
