@@ -51,7 +51,8 @@ export function relayState(opts: { para: number; relaySlot: bigint; parentHead: 
     [CURRENT_SLOT, u64le(opts.relaySlot)],
     [paraHeadKey(opts.para), Bytes.enc()(opts.parentHead)],
   ];
-  const root = trieRoot(entries, 1, 'blake2_256');
-  const proof = trieNodes(entries, 1, 'blake2_256');
+  // State version 0 (values inline): readers of every era can decode it; v1 readers accept inline values too.
+  const root = trieRoot(entries, 0, 'blake2_256');
+  const proof = trieNodes(entries, 0, 'blake2_256');
   return { root, proof };
 }

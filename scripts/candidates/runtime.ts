@@ -74,7 +74,7 @@ export async function callRuntime(code: Uint8Array, storage: Storage, method: st
     calls: [[method, args.map(toHex)]],
     mockSignatureHost: 0,
     allowUnresolvedImports: false,
-    runtimeLogLevel: 0,
+    runtimeLogLevel: Number(process.env.PVF_RUNTIME_LOG_LEVEL ?? 0),
     storageProofSize: 0,
   };
   const res = (await run_task(task, {
@@ -89,6 +89,7 @@ export async function callRuntime(code: Uint8Array, storage: Storage, method: st
     offchainSubmitTransaction: async () => false,
   })) as TaskResult;
   if (res.Error !== undefined || !res.Call) throw new Error(`${method} failed: ${res.Error}`);
+  if (process.env.PVF_RUNTIME_LOG_LEVEL) for (const l of res.Call.runtimeLogs) process.stderr.write(`[${method}] ${l.target ?? ''} ${l.message}\n`);
   for (const [k, v] of res.Call.storageDiff) storage.set(k, v == null ? null : Buffer.from(v.slice(2), "hex"));
   return Buffer.from(res.Call.result.slice(2), 'hex');
 }

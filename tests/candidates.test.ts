@@ -1,0 +1,82 @@
+/**
+ * Real Cumulus candidates (needs ../shared/fixtures): blocks #1..#5 of Kusama Asset Hub (statemine
+ * 1000000) and of Shell v2, built by scripts/candidates into a temporary corpus, each validated with
+ * `pvf validate --pov-file … --code … --json`; negative candidates derived from them must be invalid
+ * with the runtime's own panic message.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SHARED, SKIP_SHARED } from './support/pvfs.ts';
+import { runCli } from './support/cli.ts';
+import { blake2_256 } from '../core/hashing.ts';
+import { parseHex, toHex } from '../core/hex.ts';
+import { decodePovFile } from '../core/codecs.ts';
+import type { Expected } from '../scripts/candidates/corpus.ts';
+
+const BLOCKS = 5;
+
+describe('real Cumulus candidates built from genesis', { skip: SKIP_SHARED }, () => {
+  let out = '';
+  let names: string[] = [];
+  before(async () => {
+    out = mkdtempSync(join(tmpdir(), 'pvf-candidates-'));
+    const { buildCorpus } = await import('../scripts/candidates/build-corpus.ts');
+    await buildCorpus({ out, shared: SHARED, blocks: BLOCKS, log: () => {} });
+    names = readdirSync(out).filter((n) => statSync(join(out, n)).isDirectory()).sort();
+  });
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  it('the corpus holds 5 blocks and 5 negatives per chain, in the DESIGN.md layout', () => {
+    for (const chain of ['statemine-1000000', 'shell-2']) {
+      assert.equal(names.filter((n) => n.startsWith(`${chain}-block-`) && /-block-\d+$/.test(n)).length, BLOCKS, chain);
+      assert.equal(names.filter((n) => n.startsWith(`${chain}-block-`) && !/-block-\d+$/.test(n)).length, 5, chain);
+    }
+    for (const n of names) {
+      assert.deepEqual(readdirSync(join(out, n)).sort(), ['candidate.pov', 'code.ref', 'expected.json'], n);
+      const ref = readFileSync(join(out, n, 'code.ref'), 'utf8').trim();
+      assert.ok(statSync(join(out, ref)).isFile(), `${n}: code.ref names ${ref}`);
+    }
+  });
+
+  it('every block is valid; head_data is the block header and hashes to the block hash', () => {
+    const blocks = names.filter((n) => /-block-\d+$/.test(n));
+    assert.equal(blocks.length, 2 * BLOCKS);
+    for (const n of blocks) {
+      const dir = join(out, n);
+      const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+      const code = join(out, readFileSync(join(dir, 'code.ref'), 'utf8').trim());
+      const r = runCli(['validate', '--code', code, '--pov-file', join(dir, 'candidate.pov'), '--json']);
+      assert.equal(r.code, 0, `${n}: ${r.stdout.slice(0, 600)}${r.stderr}`);
+      const doc = JSON.parse(r.stdout) as { verdict: string; result: { headData: string; hrmpWatermark: number } };
+      assert.equal(doc.verdict, 'valid', n);
+      assert.equal(doc.result.headData, expected.headData, n);
+      assert.equal(toHex(blake2_256(parseHex(doc.result.headData))), expected.blockHash, n);
+      // The watermark is the relay parent the candidate was built on.
+      const { pvd } = decodePovFile(new Uint8Array(readFileSync(join(dir, 'candidate.pov'))));
+      assert.equal(doc.result.hrmpWatermark, pvd.relayParentNumber, n);
+    }
+  });
+
+  it('every negative candidate is invalid with the runtime’s own panic (or the host reason)', () => {
+    const negatives = names.filter((n) => !/-block-\d+$/.test(n));
+    assert.equal(negatives.length, 10);
+    for (const n of negatives) {
+      const dir = join(out, n);
+      const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+      const code = join(out, readFileSync(join(dir, 'code.ref'), 'utf8').trim());
+      const r = runCli(['validate', '--code', code, '--pov-file', join(dir, 'candidate.pov'), '--json']);
+      assert.equal(r.code, 1, `${n}: ${r.stdout.slice(0, 600)}${r.stderr}`);
+      const doc = JSON.parse(r.stdout) as { verdict: string; reason: string; detail: string };
+      assert.equal(doc.verdict, 'invalid', n);
+      if (expected.panic) {
+        assert.equal(doc.reason, 'execution-error', n);
+        assert.ok(doc.detail.includes(expected.panic), `${n}: "${doc.detail}" lacks "${expected.panic}"`);
+      } else {
+        assert.equal(doc.reason, expected.reason, n);
+      }
+    }
+  });
+});
