@@ -4,10 +4,13 @@
  *   of polkadot-sdk's adder, against a bare WebAssembly.instantiate of the same module (the floor).
  * - real Cumulus PVFs (from ../shared/fixtures when present): decompression, compile+instantiate,
  *   and a complete validation of nonsense params (invalid, with the runtime's panic).
+ * - real Cumulus candidates (built by scripts/candidates): full validation of each block.
  * - the CLI end to end: `dist/pvf validate --sample` as a process, against `node -e 0`.
  * Prints medians over repeated runs; ratios are what to compare across machines.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { decodePovFile } from '../core/codecs.ts';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -77,8 +80,24 @@ if (existsSync(shared)) {
       `${f.split('.')[0].padEnd(28)} decompress ${fmt(dec)}   compile+instantiate ${fmt(inst)} (bare ${fmt(floor)}, ratio ${(inst / floor).toFixed(2)})   full validation ${fmt(full)}`,
     );
   }
+  // Real candidates: build the corpus into a temporary folder, then time each block's validation.
+  const { buildCorpus } = await import('./candidates/build-corpus.ts');
+  const out = mkdtempSync(join(tmpdir(), 'pvf-bench-'));
+  const summary = await buildCorpus({ out, shared, blocks: 5, log: () => {} });
+  for (const c of summary.candidates.filter((x) => x.verdict === 'valid')) {
+    const dir = join(out, c.name);
+    const code = readFileSync(join(out, readFileSync(join(dir, 'code.ref'), 'utf8').trim()));
+    const { pov, pvd } = decodePovFile(new Uint8Array(readFileSync(join(dir, 'candidate.pov'))));
+    let last = '';
+    const ms = await median(5, async () => {
+      const rep = await validateCandidate({ kind: 'pov', code, pov, pvd }, inProcessV8);
+      last = rep.verdict.verdict;
+    });
+    console.log(`${c.name.padEnd(28)} ${last} in ${fmt(ms)} (PoV ${c.povBytes} bytes)`);
+  }
+  rmSync(out, { recursive: true, force: true });
 } else {
-  console.log('../shared/fixtures absent: skipping the polkadot-sdk adder and the Cumulus PVFs');
+  console.log('../shared/fixtures absent: skipping the polkadot-sdk adder, the Cumulus PVFs and real candidates');
 }
 
 const bin = join(root, 'dist/pvf');
