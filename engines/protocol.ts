@@ -1,0 +1,47 @@
+/**
+ * The execute-worker protocol. The host writes one request to the worker's stdin: a JSON header
+ * line, then the code bytes, then the params bytes. The worker answers with one JSON line on
+ * stdout and exits. A worker that exits without a well-formed answer gave no verdict.
+ */
+import type { AbstainReason, InvalidReason } from '../core/verdict.ts';
+
+export interface WorkerRequest {
+  v: 1;
+  codeLen: number;
+  paramsLen: number;
+  maxPages: number;
+}
+
+export interface WorkerLog {
+  level: string;
+  target: string;
+  message: string;
+}
+
+export type WorkerResponse =
+  | { ok: true; raw: string; logs: WorkerLog[]; timings: Record<string, number> }
+  | { ok: false; verdict: 'invalid'; reason: InvalidReason; detail: string; logs: WorkerLog[] }
+  | { ok: false; verdict: 'abstain'; reason: AbstainReason; detail: string; logs: WorkerLog[] };
+
+export function encodeRequest(code: Uint8Array, params: Uint8Array, maxPages: number): Buffer {
+  const header: WorkerRequest = { v: 1, codeLen: code.length, paramsLen: params.length, maxPages };
+  return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), Buffer.from(code), Buffer.from(params)]);
+}
+
+export function decodeRequest(input: Buffer): { header: WorkerRequest; code: Uint8Array; params: Uint8Array } {
+  const nl = input.indexOf(0x0a);
+  if (nl < 0) throw new Error('request has no header line');
+  const header = JSON.parse(input.toString('utf8', 0, nl)) as WorkerRequest;
+  if (header.v !== 1) throw new Error(`unsupported request version ${String(header.v)}`);
+  const code = new Uint8Array(input.subarray(nl + 1, nl + 1 + header.codeLen));
+  const params = new Uint8Array(input.subarray(nl + 1 + header.codeLen, nl + 1 + header.codeLen + header.paramsLen));
+  if (code.length !== header.codeLen || params.length !== header.paramsLen) throw new Error('request is truncated');
+  return { header, code, params };
+}
+
+/** Read all of stdin (worker side). */
+export async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}

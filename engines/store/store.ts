@@ -1,0 +1,222 @@
+/**
+ * The engines a pvf binary carries, read from its own ELF sections, and the cache they are
+ * extracted to. Only the section of the engine a request needs is read; it is verified against the
+ * manifest, decompressed, verified again, written to a temporary directory (files fsynced) and
+ * renamed into place, so no process ever runs a partial engine. Every process re-hashes a cached
+ * engine before its first use; a cached engine that no longer matches is replaced.
+ */
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+  chmodSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { HostFault } from '../../core/verdict.ts';
+import { initZstd, zstdDecompressBoundedSync } from '../../core/blob.ts';
+import { listSections, readSection, type ElfSection } from './elf.ts';
+import { MANIFEST_SECTION, SIGNATURE_SECTION, parseBinaryManifest, type BinaryManifest, type EngineEntry } from './manifest.ts';
+import { sha256Hex, unpackPayload } from './payload.ts';
+
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PVF_CACHE_DIR) return env.PVF_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'pvf');
+  return join(homedir(), '.cache', 'pvf');
+}
+
+/** Create the cache directory (0700) and refuse one owned by someone else or writable by others. */
+export function secureDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw ioFault(`cannot create cache directory ${dir}`, e);
+  }
+  const st = statSync(dir);
+  if (!st.isDirectory()) throw new HostFault('io-error', `cache path ${dir} is not a directory`);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+    throw new HostFault('io-error', `cache directory ${dir} is owned by another user (uid ${st.uid})`);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new HostFault('io-error', `cache directory ${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`);
+  }
+}
+
+function ioFault(what: string, e: unknown): HostFault {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOSPC' ? 'no space left on device' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  return new HostFault('io-error', `${what}: ${why}`, { cause: e });
+}
+
+export class EngineStore {
+  private readonly verified = new Set<string>();
+
+  private constructor(
+    readonly binary: string,
+    readonly manifestBytes: Buffer,
+    readonly manifest: BinaryManifest,
+    readonly sections: ElfSection[],
+  ) {}
+
+  /** The store of a binary, or undefined when it carries no engines (running from source). */
+  static open(binary = process.execPath): EngineStore | undefined {
+    let sections: ElfSection[];
+    try {
+      sections = listSections(binary);
+    } catch {
+      return undefined;
+    }
+    const ms = sections.find((s) => s.name === MANIFEST_SECTION);
+    if (!ms) return undefined;
+    const bytes = readSection(binary, ms);
+    return new EngineStore(binary, bytes, parseBinaryManifest(bytes), sections);
+  }
+
+  engine(id: string): EngineEntry | undefined {
+    return this.manifest.engines.find((e) => e.id === id);
+  }
+
+  /** Check the detached signature of the manifest bytes against the key the manifest names. */
+  signatureValid(publicKeyHex: string = this.manifest.signingKey): boolean {
+    const sig = this.sections.find((s) => s.name === SIGNATURE_SECTION);
+    if (!sig) return false;
+    const key = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(publicKeyHex, 'hex')]), format: 'der', type: 'spki' });
+    return verifySignature(null, this.manifestBytes, key, readSection(this.binary, sig));
+  }
+
+  /** Read and check one engine section; a mismatch means this binary is damaged. */
+  readCompressed(e: EngineEntry): Buffer {
+    const s = this.sections.find((x) => x.name === e.section);
+    if (!s) throw new HostFault('engine-unavailable', `engine ${e.id}: section ${e.section} is missing from ${this.binary}`);
+    const bytes = readSection(this.binary, s);
+    if (bytes.length !== e.compressedSize || sha256Hex(bytes) !== e.compressedSha256) {
+      throw new HostFault('engine-unavailable', `engine ${e.id}: section ${e.section} does not match the manifest (sha256 mismatch)`);
+    }
+    return bytes;
+  }
+
+  async payload(e: EngineEntry): Promise<Buffer> {
+    const compressed = this.readCompressed(e);
+    await initZstd();
+    let raw: Buffer;
+    try {
+      raw = Buffer.from(zstdDecompressBoundedSync(compressed, e.size));
+    } catch (err) {
+      throw new HostFault('engine-unavailable', `engine ${e.id}: cannot decompress its section: ${(err as Error).message}`);
+    }
+    if (sha256Hex(raw) !== e.sha256) throw new HostFault('engine-unavailable', `engine ${e.id}: payload does not match the manifest`);
+    return raw;
+  }
+
+  dirOf(e: EngineEntry, root = cacheRoot()): string {
+    return join(root, 'engines', `${e.id}-${e.sha256.slice(0, 16)}`);
+  }
+
+  /** True when the cached copy exists and every file matches the manifest (hashes the files). */
+  cachedIntact(e: EngineEntry, dir = this.dirOf(e)): boolean {
+    try {
+      for (const f of e.files) {
+        const p = join(dir, f.name);
+        if (statSync(p).size !== f.size) return false;
+        if (sha256Hex(readFileSync(p)) !== f.sha256) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  isExtracted(e: EngineEntry): boolean {
+    try {
+      return statSync(this.dirOf(e)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The directory of the extracted engine, extracting it on first use. Verified once per process.
+   * `to` extracts to another directory instead (pvf engines extract --to).
+   */
+  async ensureExtracted(e: EngineEntry, opts: { to?: string; onExtract?: () => void } = {}): Promise<string> {
+    const root = opts.to ?? cacheRoot();
+    const dir = opts.to ? opts.to : this.dirOf(e, root);
+    if (this.verified.has(dir)) return dir;
+    if (!opts.to) secureDir(root);
+    if (this.cachedIntact(e, dir)) {
+      this.verified.add(dir);
+      return dir;
+    }
+    opts.onExtract?.();
+    const parent = opts.to ? join(dir, '..') : join(root, 'engines');
+    try {
+      mkdirSync(parent, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw ioFault(`cannot create ${parent}`, err);
+    }
+    // A damaged copy is moved aside first, so nothing ever runs it.
+    try {
+      statSync(dir);
+      const aside = join(parent, `.bad-${e.id}-${randomBytes(6).toString('hex')}`);
+      renameSync(dir, aside);
+      rmSync(aside, { recursive: true, force: true });
+    } catch {
+      /* nothing there */
+    }
+    const files = unpackPayload(await this.payload(e));
+    const tmp = join(parent, `.tmp-${e.id}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      mkdirSync(tmp, { mode: 0o700 });
+      for (const f of files) {
+        const fd = openSync(join(tmp, f.name), 'wx', 0o600);
+        try {
+          let at = 0;
+          while (at < f.data.length) at += writeSync(fd, f.data, at, f.data.length - at);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        chmodSync(join(tmp, f.name), f.mode & 0o700);
+      }
+      const dfd = openSync(tmp, 'r');
+      fsyncSync(dfd);
+      closeSync(dfd);
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw ioFault(`cannot extract engine ${e.id} to ${parent}`, err);
+    }
+    try {
+      renameSync(tmp, dir);
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      // Another process finished first: use its copy if it is intact.
+      if (!(code === 'ENOTEMPTY' || code === 'EEXIST') || !this.cachedIntact(e, dir)) throw ioFault(`cannot install engine ${e.id}`, err);
+    }
+    if (!this.cachedIntact(e, dir)) throw new HostFault('io-error', `engine ${e.id}: the extracted copy does not verify`);
+    this.verified.add(dir);
+    return dir;
+  }
+
+  /** Cache entries of engines this binary does not carry (all entries with `all`). */
+  garbage(all: boolean, root = cacheRoot()): string[] {
+    const dir = join(root, 'engines');
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return [];
+    }
+    const keep = new Set(all ? [] : this.manifest.engines.map((e) => `${e.id}-${e.sha256.slice(0, 16)}`));
+    return names.filter((n) => !keep.has(n)).map((n) => join(dir, n));
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The execute worker of a wasmi engine: smoldot's executor (wasmi interpreter + smoldot's host API)
+ * compiled to Wasm, as published in one pinned `@acala-network/chopsticks-executor` version that the
+ * build bundles into this worker. Run by the node binary of the engine's `runsOn` v8 engine.
+ */
+import { run_task } from '@acala-network/chopsticks-executor';
+import { decodeRequest, readStdin, type WorkerLog, type WorkerResponse } from '../protocol.ts';
+import { withVersionSections } from '../../core/version-sections.ts';
+import { WasmFormatError } from '../../core/wasm.ts';
+
+/** Executors before 1.1 take mockSignatureHost as a boolean, later ones (1.2.8 and 1.5.1 checked) as a number. */
+declare const __MOCK_SIGNATURE_AS_BOOL__: boolean | undefined;
+const mockAsBool = typeof __MOCK_SIGNATURE_AS_BOOL__ === 'boolean' && __MOCK_SIGNATURE_AS_BOOL__;
+
+interface TaskResult {
+  Call?: { result: string; runtimeLogs?: Array<{ message: string; level?: number; target?: string }> };
+  Error?: string;
+}
+
+const LEVELS = ['off', 'error', 'warn', 'info', 'debug', 'trace'];
+
+/** Errors of smoldot's executor that mean the PVF trapped or misbehaved (not our fault). */
+const PVF_FAULTS = [/unreachable/i, /out of bounds/i, /panicked/i, /stack/i, /unresolved/i, /not found|missing/i, /allocat/i, /trap/i, /invalid/i, /overflow/i, /capacity/i];
+
+async function run(): Promise<WorkerResponse> {
+  const { code, params } = decodeRequest(await readStdin());
+  let wasm: Uint8Array;
+  try {
+    wasm = withVersionSections(code);
+  } catch (e) {
+    if (e instanceof WasmFormatError) return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: e.message, logs: [] };
+    throw e;
+  }
+  const t0 = performance.now();
+  const refuse = async () => {
+    throw new Error('storage is not available to PVFs');
+  };
+  const res = (await run_task(
+    {
+      id: 0,
+      wasm: '0x' + Buffer.from(wasm).toString('hex'),
+      calls: [['validate_block', ['0x' + Buffer.from(params).toString('hex')]]],
+      mockSignatureHost: mockAsBool ? false : 0,
+      allowUnresolvedImports: true,
+      runtimeLogLevel: 1,
+      storageProofSize: 0,
+    },
+    {
+      getStorage: refuse,
+      getNextKey: refuse,
+      offchainGetStorage: refuse,
+      offchainTimestamp: refuse,
+      offchainRandomSeed: refuse,
+      offchainSubmitTransaction: refuse,
+    },
+  )) as TaskResult;
+  const executeMs = performance.now() - t0;
+  if (res.Call) {
+    const logs: WorkerLog[] = (res.Call.runtimeLogs ?? []).map((l) => ({ level: LEVELS[l.level ?? 3] ?? 'info', target: l.target ?? 'runtime', message: l.message }));
+    return { ok: true, raw: res.Call.result.replace(/^0x/, ''), logs, timings: { executeMs } };
+  }
+  const detail = res.Error ?? 'no result';
+  if (PVF_FAULTS.some((re) => re.test(detail))) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
+  return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `wasmi executor: ${detail}`, logs: [] };
+}
+
+run().then(
+  (r) => process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0)),
+  (e: unknown) => {
+    const r: WorkerResponse = { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `wasmi worker: ${(e as Error).message}`, logs: [] };
+    process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0));
+  },
+);

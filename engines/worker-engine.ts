@@ -1,0 +1,105 @@
+/**
+ * An engine the binary carries, run as an execute worker: its files are extracted to the cache on
+ * first use and verified, and each execution is a fresh process started from those files, in an
+ * empty working directory, with an empty environment and only the protocol pipes.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Engine, LogLine } from '../core/validate.ts';
+import { HostFault, InvalidCandidate } from '../core/verdict.ts';
+import { encodeRequest, type WorkerResponse } from './protocol.ts';
+import type { EngineEntry } from './store/manifest.ts';
+import type { EngineStore } from './store/store.ts';
+import { DEFAULT_MAX_PAGES } from './v8/execute.ts';
+
+export interface WorkerEngineOptions {
+  /** Called once when an engine has to be extracted (for a spinner on a TTY). */
+  onExtract?: (id: string) => () => void;
+  allowRevoked?: boolean;
+}
+
+async function resolveCommand(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions): Promise<string[]> {
+  const dirs = new Map<string, string>();
+  const dirOf = async (entry: EngineEntry): Promise<string> => {
+    let d = dirs.get(entry.id);
+    if (!d) {
+      let done: (() => void) | undefined;
+      d = await store.ensureExtracted(entry, { onExtract: () => (done = opts.onExtract?.(entry.id)) });
+      done?.();
+      dirs.set(entry.id, d);
+    }
+    return d;
+  };
+  const own = await dirOf(e);
+  const argv: string[] = [];
+  for (const part of e.command) {
+    const m = /^engine:([^/]+)\/(.+)$/.exec(part);
+    if (m) {
+      const other = store.engine(m[1]);
+      if (!other) throw new HostFault('engine-unavailable', `engine ${e.id} runs on ${m[1]}, which this binary does not carry`);
+      argv.push(join(await dirOf(other), m[2]));
+    } else {
+      argv.push(join(own, part));
+    }
+  }
+  return argv;
+}
+
+export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions = {}): Engine {
+  return {
+    id: e.id,
+    family: e.family,
+    vmVersion: e.vmVersion,
+    async execute(code, params, run) {
+      if (e.status === 'revoked' && !opts.allowRevoked) {
+        throw new HostFault('engine-revoked', `engine ${e.id} is revoked${e.advisory ? `: ${e.advisory}` : ''}`);
+      }
+      const argv = await resolveCommand(store, e, opts);
+      const cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
+      try {
+        const res = await runWorker(argv, cwd, encodeRequest(code, params, DEFAULT_MAX_PAGES));
+        const logs: LogLine[] = res.logs;
+        for (const l of logs) run.onLog?.(l);
+        if (res.ok) return { raw: new Uint8Array(Buffer.from(res.raw, 'hex')), logs, timings: res.timings };
+        if (res.verdict === 'invalid') throw Object.assign(new InvalidCandidate(res.reason, res.detail), { logs });
+        throw new HostFault(res.reason, `${e.id}: ${res.detail}`);
+      } finally {
+        rmSync(cwd, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function runWorker(argv: string[], cwd: string, request: Buffer): Promise<WorkerResponse> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { cwd, env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(new HostFault('internal-error', `cannot start worker ${argv[0]}: ${e.message}`)));
+    child.stdin.on('error', () => {
+      /* the worker died early; reported on close */
+    });
+    child.on('close', (code, signal) => {
+      const text = Buffer.concat(out).toString('utf8').trim();
+      const last = text.slice(text.lastIndexOf('\n') + 1);
+      try {
+        const res = JSON.parse(last) as WorkerResponse;
+        if (typeof res === 'object' && res !== null && 'ok' in res) return resolve(res);
+      } catch {
+        /* no answer */
+      }
+      const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-1)[0] ?? '';
+      reject(
+        new HostFault(
+          'internal-error',
+          `worker died without a verdict (${signal ? `signal ${signal}` : `exit code ${code}`})${stderr ? `: ${stderr.slice(0, 300)}` : ''}`,
+        ),
+      );
+    });
+    child.stdin.end(request);
+  });
+}
