@@ -1,0 +1,194 @@
+/**
+ * The single executable dist/pvf and its engine sections (skipped with a message when dist/pvf has
+ * not been built: run `npm run build`). Each fault of the engines issue has a test here.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO, pvf } from './support/pvfs.ts';
+import { listSections } from '../engines/store/elf.ts';
+import { sampleParams } from '../core/sample.ts';
+import { toHex } from '../core/hex.ts';
+
+const BIN = join(REPO, 'dist', 'pvf');
+const BUILT = existsSync(BIN) && listSections(BIN).some((s) => s.name === '.pvf.manifest');
+const SKIP = BUILT ? false : 'dist/pvf is not built (run npm run build); the single-executable tests need it';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+function pvfRun(args: string[], env: Record<string, string>, bin = BIN): Run {
+  const r = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, CI: '1', ...env }, timeout: 120000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface EngineRow {
+  id: string;
+  family: string;
+  vmVersion: string;
+  sha256: string;
+  size: number;
+  compressedSize: number;
+  status: string;
+  extracted: boolean;
+}
+
+describe('dist/pvf, the single executable', { skip: SKIP }, () => {
+  let tmp = '';
+  let engines: EngineRow[] = [];
+  const params = toHex(sampleParams());
+  let adder = '';
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'pvf-engines-'));
+    adder = join(tmp, 'adder.wasm');
+    writeFileSync(adder, await pvf('adder'));
+    const r = pvfRun(['engines', 'list', '--json'], { PVF_CACHE_DIR: join(tmp, 'cache0') });
+    assert.equal(r.code, 0, r.stderr);
+    engines = (JSON.parse(r.stdout) as { engines: EngineRow[] }).engines;
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('carries at least 4 engines in 2 families, each its own .pvf.<id> section', () => {
+    assert.ok(engines.length >= 4, `${engines.length} engines`);
+    assert.deepEqual([...new Set(engines.map((e) => e.family))].sort(), ['v8', 'wasmi']);
+    const sections = listSections(BIN).map((s) => s.name);
+    for (const e of engines) {
+      assert.ok(sections.includes(`.pvf.${e.id}`), e.id);
+      assert.match(e.sha256, /^[0-9a-f]{64}$/);
+      assert.ok(e.compressedSize < e.size);
+      assert.equal(e.extracted, false);
+    }
+    assert.ok(sections.includes('.pvf.manifest') && sections.includes('.pvf.signature'));
+  });
+
+  it('engines verify passes on the built binary', () => {
+    const r = pvfRun(['engines', 'verify'], { PVF_CACHE_DIR: join(tmp, 'cache0') });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /verified: \d+ engines/);
+  });
+
+  it('the sample is valid, byte-identical, on every engine; only the used engine is extracted', () => {
+    const cache = join(tmp, 'cache-each');
+    const raws = new Set<string>();
+    for (const e of engines) {
+      const r = pvfRun(['validate', '--code', adder, '--params', params, '--engine', e.id, '--json'], { PVF_CACHE_DIR: cache });
+      assert.equal(r.code, 0, `${e.id}: ${r.stdout}${r.stderr}`);
+      raws.add((JSON.parse(r.stdout) as { result: { raw: string } }).result.raw);
+    }
+    assert.equal(raws.size, 1);
+    const c1 = join(tmp, 'cache-one');
+    const v8 = engines.find((e) => e.family === 'v8')!;
+    assert.equal(pvfRun(['validate', '--sample', '--engine', v8.id], { PVF_CACHE_DIR: c1 }).code, 0);
+    assert.deepEqual(readdirSync(join(c1, 'engines')).map((n) => n.replace(/-[0-9a-f]{16}$/, '')), [v8.id]);
+  });
+
+  it('a flipped byte in an engine section: verify names it, validate abstains (exit 2)', () => {
+    const copy = join(tmp, 'pvf-damaged');
+    copyFileSync(BIN, copy);
+    const target = engines.find((e) => e.family === 'wasmi')!;
+    const s = listSections(copy).find((x) => x.name === `.pvf.${target.id}`)!;
+    const fd = openSync(copy, 'r+');
+    const b = Buffer.alloc(1);
+    const at = s.offset + Math.floor(s.size / 2);
+    readSync(fd, b, 0, 1, at);
+    b[0] ^= 0xff;
+    writeSync(fd, b, 0, 1, at);
+    closeSync(fd);
+    const v = pvfRun(['engines', 'verify', '--binary', copy], { PVF_CACHE_DIR: join(tmp, 'cache-d') });
+    assert.equal(v.code, 1);
+    assert.match(v.stdout, new RegExp(`FAIL section \\.pvf\\.${target.id.replace(/\./g, '\\.')} \\(engine ${target.id.replace(/\./g, '\\.')}\\) does not match the manifest`));
+    const r = pvfRun(['validate', '--sample', '--engine', target.id, '--json'], { PVF_CACHE_DIR: join(tmp, 'cache-d') }, copy);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout) as { verdict: string; reason: string; detail: string };
+    assert.deepEqual([doc.verdict, doc.reason], ['abstain', 'engine-unavailable']);
+    assert.match(doc.detail, /does not match the manifest/);
+  });
+
+  it('a cached engine modified after extraction is detected and re-extracted before use', () => {
+    const cache = join(tmp, 'cache-mod');
+    const e = engines.find((x) => x.family === 'v8')!;
+    assert.equal(pvfRun(['validate', '--sample', '--engine', e.id], { PVF_CACHE_DIR: cache }).code, 0);
+    const dir = join(cache, 'engines', readdirSync(join(cache, 'engines'))[0]);
+    const worker = join(dir, 'worker.cjs');
+    const good = readFileSync(worker);
+    appendFileSync(worker, '\nprocess.stdout.write(JSON.stringify({ok:true,raw:"00",logs:[],timings:{}})+"\\n");process.exit(0);\n');
+    const r = pvfRun(['validate', '--sample', '--engine', e.id, '--json'], { PVF_CACHE_DIR: cache });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { verdict: string }).verdict, 'valid');
+    assert.deepEqual(readFileSync(join(cache, 'engines', readdirSync(join(cache, 'engines'))[0], 'worker.cjs')), good);
+  });
+
+  it('16 processes on a cold cache: all valid, one cache entry, nothing partial left', async () => {
+    const cache = join(tmp, 'cache-16');
+    const runs = await Promise.all(
+      Array.from(
+        { length: 16 },
+        () =>
+          new Promise<number | null>((resolve) => {
+            const c = spawn(BIN, ['validate', '--sample', '--json'], { env: { ...process.env, CI: '1', PVF_CACHE_DIR: cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+            let out = '';
+            c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+            c.on('close', (code) => resolve(code === 0 && (JSON.parse(out) as { verdict: string }).verdict === 'valid' ? 0 : code));
+          }),
+      ),
+    );
+    assert.deepEqual(runs, Array(16).fill(0));
+    assert.equal(readdirSync(join(cache, 'engines')).length, 1, readdirSync(join(cache, 'engines')).join(', '));
+  });
+
+  it('a cache on a full disk: abstain with a clear error, no partial engine left behind', (t) => {
+    const mnt = join(tmp, 'full');
+    mkdirSync(mnt);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
+    if (m.status !== 0) {
+      t.skip('cannot mount a 4 MiB tmpfs here (needs root); the ENOSPC path is untested on this machine');
+      return;
+    }
+    try {
+      const v8 = engines.find((e) => e.family === 'v8')!;
+      const r = pvfRun(['validate', '--sample', '--engine', v8.id, '--json'], { PVF_CACHE_DIR: join(mnt, 'cache') });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      const doc = JSON.parse(r.stdout) as { verdict: string; reason: string; detail: string };
+      assert.deepEqual([doc.verdict, doc.reason], ['abstain', 'io-error']);
+      assert.match(doc.detail, /no space left on device/);
+      assert.deepEqual(readdirSync(join(mnt, 'cache', 'engines')), []);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+
+  it('an unknown --engine is abstain (exit 2) naming the engines this binary carries', () => {
+    const r = pvfRun(['validate', '--sample', '--engine', 'v8-node99.0.0-h9', '--json'], { PVF_CACHE_DIR: join(tmp, 'cache0') });
+    assert.equal(r.code, 2);
+    const doc = JSON.parse(r.stdout) as { verdict: string; reason: string; detail: string };
+    assert.deepEqual([doc.verdict, doc.reason], ['abstain', 'engine-unavailable']);
+    for (const e of engines) assert.ok(doc.detail.includes(e.id), e.id);
+  });
+
+  it('a cache directory writable by others is refused (abstain)', () => {
+    const cache = join(tmp, 'cache-open');
+    mkdirSync(cache, { mode: 0o777 });
+    spawnSync('chmod', ['777', cache]);
+    const r = pvfRun(['validate', '--sample', '--json'], { PVF_CACHE_DIR: cache });
+    assert.equal(r.code, 2);
+    assert.match((JSON.parse(r.stdout) as { detail: string }).detail, /writable by group or others/);
+  });
+
+  it('engines extract --to and gc', () => {
+    const cache = join(tmp, 'cache-gc');
+    const w = engines.find((e) => e.family === 'wasmi')!;
+    const to = join(tmp, 'extracted');
+    const x = pvfRun(['engines', 'extract', w.id, '--to', to], { PVF_CACHE_DIR: cache });
+    assert.equal(x.code, 0, x.stderr);
+    assert.deepEqual(readdirSync(to), ['worker.cjs']);
+    mkdirSync(join(cache, 'engines', 'v8-old-engine-0123456789abcdef'), { recursive: true, mode: 0o700 });
+    const g = pvfRun(['engines', 'gc'], { PVF_CACHE_DIR: cache });
+    assert.equal(g.code, 0);
+    assert.match(g.stdout, /removed .*v8-old-engine/);
+  });
+});
