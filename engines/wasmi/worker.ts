@@ -32,10 +32,16 @@ async function run(): Promise<WorkerResponse> {
     throw e;
   }
   const t0 = performance.now();
-  const refuse = async () => {
-    throw new Error('storage is not available to PVFs');
+  // smoldot implements storage and offchain host functions by calling back here; PVFs do not get
+  // them, so a call is the PVF's fault (polkadot traps it as a missing function).
+  let refused: string | undefined;
+  const refuse = (what: string) => async (): Promise<never> => {
+    refused ??= what;
+    throw new Error(`${what} is not offered to PVFs`);
   };
-  const res = (await run_task(
+  let res: TaskResult;
+  try {
+    res = (await run_task(
     {
       id: 0,
       wasm: '0x' + Buffer.from(wasm).toString('hex'),
@@ -46,20 +52,26 @@ async function run(): Promise<WorkerResponse> {
       storageProofSize: 0,
     },
     {
-      getStorage: refuse,
-      getNextKey: refuse,
-      offchainGetStorage: refuse,
-      offchainTimestamp: refuse,
-      offchainRandomSeed: refuse,
-      offchainSubmitTransaction: refuse,
+      getStorage: refuse('storage'),
+      getNextKey: refuse('storage'),
+      offchainGetStorage: refuse('offchain storage'),
+      offchainTimestamp: refuse('offchain timestamp'),
+      offchainRandomSeed: refuse('offchain random seed'),
+      offchainSubmitTransaction: refuse('offchain transactions'),
     },
   )) as TaskResult;
+  } catch (e) {
+    if (refused) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail: `call to a missing function: ${refused} is not offered to PVFs`, logs: [] };
+    throw e;
+  }
+  if (refused) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail: `call to a missing function: ${refused} is not offered to PVFs`, logs: [] };
   const executeMs = performance.now() - t0;
   if (res.Call) {
     const logs: WorkerLog[] = (res.Call.runtimeLogs ?? []).map((l) => ({ level: LEVELS[l.level ?? 3] ?? 'info', target: l.target ?? 'runtime', message: l.message }));
-    return { ok: true, raw: res.Call.result.replace(/^0x/, ''), logs, timings: { executeMs } };
+    return { ok: true, raw: res.Call.result.replace(/^0x/, ''), logs, timings: { executeMs, workerMaxRssKb: process.resourceUsage().maxRSS } };
   }
   const detail = res.Error ?? 'no result';
+  if (/pointer and size returned by the function are invalid/i.test(detail)) return { ok: false, verdict: 'invalid', reason: 'bad-output', detail, logs: [] };
   if (PVF_FAULTS.some((re) => re.test(detail))) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
   return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `wasmi executor: ${detail}`, logs: [] };
 }
