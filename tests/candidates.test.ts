@@ -6,10 +6,12 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { listSections } from '../engines/store/elf.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SHARED, SKIP_SHARED } from './support/pvfs.ts';
+import { REPO, SHARED, SKIP_SHARED } from './support/pvfs.ts';
 import { runCli } from './support/cli.ts';
 import { blake2_256 } from '../core/hashing.ts';
 import { parseHex, toHex } from '../core/hex.ts';
@@ -57,6 +59,33 @@ describe('real Cumulus candidates built from genesis', { skip: SKIP_SHARED }, ()
       // The watermark is the relay parent the candidate was built on.
       const { pvd } = decodePovFile(new Uint8Array(readFileSync(join(dir, 'candidate.pov'))));
       assert.equal(doc.result.hrmpWatermark, pvd.relayParentNumber, n);
+    }
+  });
+
+  it('every candidate gives the same verdict and reason class on every engine of dist/pvf', (t) => {
+    const bin = join(REPO, 'dist', 'pvf');
+    if (!existsSync(bin) || !listSections(bin).some((x) => x.name === '.pvf.manifest')) {
+      t.skip('dist/pvf is not built (npm run build); only the in-process engine was checked');
+      return;
+    }
+    const cache = mkdtempSync(join(tmpdir(), 'pvf-cand-cache-'));
+    try {
+      const env = { ...process.env, CI: '1', PVF_CACHE_DIR: cache };
+      const ids = (JSON.parse(spawnSync(bin, ['engines', 'list', '--json'], { encoding: 'utf8', env }).stdout) as { engines: Array<{ id: string }> }).engines.map((e) => e.id);
+      for (const n of names) {
+        const dir = join(out, n);
+        const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+        const code = join(out, readFileSync(join(dir, 'code.ref'), 'utf8').trim());
+        for (const id of ids) {
+          const r = spawnSync(bin, ['validate', '--code', code, '--pov-file', join(dir, 'candidate.pov'), '--engine', id, '--json'], { encoding: 'utf8', env });
+          const doc = JSON.parse(r.stdout) as { verdict: string; reason?: string; result?: { headData: string } };
+          assert.equal(doc.verdict, expected.verdict, `${n} on ${id}: ${r.stdout.slice(0, 300)}`);
+          if (expected.verdict === 'valid') assert.equal(doc.result?.headData, expected.headData, `${n} on ${id}`);
+          else assert.equal(doc.reason, expected.panic ? 'execution-error' : expected.reason, `${n} on ${id}`);
+        }
+      }
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
     }
   });
 

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO, pvf } from './support/pvfs.ts';
+import { REPO, SHARED, SKIP_SHARED, pvf } from './support/pvfs.ts';
 import { listSections } from '../engines/store/elf.ts';
 import { sampleParams } from '../core/sample.ts';
 import { toHex } from '../core/hex.ts';
@@ -190,5 +190,49 @@ describe('dist/pvf, the single executable', { skip: SKIP }, () => {
     const g = pvfRun(['engines', 'gc'], { PVF_CACHE_DIR: cache });
     assert.equal(g.code, 0);
     assert.match(g.stdout, /removed .*v8-old-engine/);
+  });
+});
+
+describe('every engine agrees on real inputs (../shared/fixtures)', { skip: SKIP || SKIP_SHARED }, () => {
+  let engines: string[] = [];
+  let cache = '';
+  before(() => {
+    cache = mkdtempSync(join(tmpdir(), 'pvf-engines-real-'));
+    const r = pvfRun(['engines', 'list', '--json'], { PVF_CACHE_DIR: cache });
+    engines = (JSON.parse(r.stdout) as { engines: EngineRow[] }).engines.map((e) => e.id);
+  });
+  after(() => rmSync(cache, { recursive: true, force: true }));
+
+  it('adder vectors: byte-exact results and invalid verdicts on every engine', () => {
+    const v = JSON.parse(readFileSync(join(SHARED, 'adder/adder_vectors.json'), 'utf8')) as {
+      valid: Array<{ name: string; validation_params: string; expected_validation_result: string }>;
+      invalid: Array<{ name: string; validation_params: string }>;
+    };
+    const code = join(SHARED, 'adder/test_parachain_adder.wasm');
+    for (const e of engines) {
+      for (const c of v.valid) {
+        const r = pvfRun(['validate', '--code', code, '--params', c.validation_params, '--engine', e, '--json'], { PVF_CACHE_DIR: cache });
+        assert.equal(r.code, 0, `${e} ${c.name}: ${r.stdout}${r.stderr}`);
+        assert.equal((JSON.parse(r.stdout) as { result: { raw: string } }).result.raw, c.expected_validation_result, `${e} ${c.name}`);
+      }
+      for (const c of v.invalid) {
+        const r = pvfRun(['validate', '--code', code, '--params', c.validation_params, '--engine', e, '--json'], { PVF_CACHE_DIR: cache });
+        assert.equal(r.code, 1, `${e} ${c.name}: ${r.stdout}${r.stderr}`);
+        assert.equal((JSON.parse(r.stdout) as { reason: string }).reason, 'execution-error', `${e} ${c.name}`);
+      }
+    }
+  });
+
+  it('real Cumulus PVFs given nonsense: the same verdict and reason class on every engine', () => {
+    const params = (JSON.parse(readFileSync(join(SHARED, 'adder/adder_vectors.json'), 'utf8')) as { valid: Array<{ validation_params: string }> }).valid[0].validation_params;
+    for (const f of readdirSync(join(SHARED, 'pvf')).filter((n) => n.endsWith('.wasm'))) {
+      const outcomes = new Set<string>();
+      for (const e of engines) {
+        const r = pvfRun(['validate', '--code', join(SHARED, 'pvf', f), '--params', params, '--engine', e, '--json'], { PVF_CACHE_DIR: cache });
+        const doc = JSON.parse(r.stdout) as { verdict: string; reason: string };
+        outcomes.add(`${r.code} ${doc.verdict} ${doc.reason}`);
+      }
+      assert.deepEqual([...outcomes], ['1 invalid execution-error'], f);
+    }
   });
 });
