@@ -190,8 +190,10 @@ async function main(): Promise<void> {
       __PVF_SIGNING_KEY__: JSON.stringify(key.publicHex),
     },
   });
-  writeFileSync(join(stage, 'sea.json'), JSON.stringify({ main: join(stage, 'pvf.cjs'), output: join(stage, 'sea.blob'), disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }));
-  execFileSync(base, ['--experimental-sea-config', join(stage, 'sea.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Relative paths, run from the stage directory: the blob records the main script's name, and the
+  // bytes must not depend on where the repository is checked out.
+  writeFileSync(join(stage, 'sea.json'), JSON.stringify({ main: 'pvf.cjs', output: 'sea.blob', disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }));
+  execFileSync(base, ['--experimental-sea-config', 'sea.json'], { cwd: stage, stdio: ['ignore', 'ignore', 'inherit'] });
 
   // Assemble: sections first (objcopy), the SEA blob last (postject), exactly once.
   const tmpBin = join(stage, 'pvf');
