@@ -7,6 +7,8 @@ import { registerValidate } from './validate.ts';
 
 import { VERSION } from './version.ts';
 import { registerEngines } from './engines.ts';
+import { registerSessions } from './sessions.ts';
+import { registerPrecheck } from './precheck.ts';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.valid;
@@ -25,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   };
   registerValidate(program, setExit);
   registerEngines(program, setExit);
+  registerSessions(program);
+  registerPrecheck(program, setExit);
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return EXIT.usage;

@@ -15,7 +15,13 @@ export function resultJson(r: ValidationResult, raw: Uint8Array) {
   };
 }
 
-export function reportJson(rep: ValidationReport): Record<string, unknown> {
+export interface ReportContext {
+  session?: number;
+  paramsHash?: string;
+  kind?: string;
+}
+
+export function reportJson(rep: ValidationReport, ctx: ReportContext = {}): Record<string, unknown> {
   const v = rep.verdict;
   const doc: Record<string, unknown> = { verdict: v.verdict };
   if (v.verdict !== 'valid') {
@@ -23,6 +29,9 @@ export function reportJson(rep: ValidationReport): Record<string, unknown> {
     doc.detail = v.detail;
   }
   doc.engine = rep.engine;
+  if (ctx.session !== undefined) doc.session = ctx.session;
+  if (ctx.paramsHash !== undefined) doc.paramsHash = ctx.paramsHash;
+  if (ctx.kind !== undefined) doc.kind = ctx.kind;
   if (v.verdict === 'valid') doc.result = resultJson(v.result, v.raw);
   doc.timings = rep.timings;
   doc.logs = rep.logs;
@@ -33,13 +42,14 @@ function short(hex: string): string {
   return hex.length > 74 ? `${hex.slice(0, 34)}…${hex.slice(-32)}` : hex;
 }
 
-export function reportText(rep: ValidationReport): string {
+export function reportText(rep: ValidationReport, ctx: ReportContext = {}): string {
   const v = rep.verdict;
   const total = rep.timings.totalMs !== undefined ? `, ${rep.timings.totalMs.toFixed(1)} ms` : '';
-  if (v.verdict !== 'valid') return `${v.verdict}: ${v.reason}: ${v.detail}\n  engine ${rep.engine}${total}\n`;
+  const where = `engine ${rep.engine}${ctx.session !== undefined ? `, session ${ctx.session}` : ''}${ctx.kind ? `, ${ctx.kind}` : ''}${total}`;
+  if (v.verdict !== 'valid') return `${v.verdict}: ${v.reason}: ${v.detail}\n  ${where}\n`;
   const r = v.result;
   const lines = [
-    `valid (engine ${rep.engine}${total})`,
+    `valid (${where})`,
     `  head_data                    ${short(toHex(r.headData))} (${r.headData.length} bytes)`,
     `  new_validation_code          ${r.newValidationCode ? `${r.newValidationCode.length} bytes` : 'none'}`,
     `  upward_messages              ${r.upwardMessages.length}`,

@@ -5,6 +5,7 @@ import { exitCodeOf, type Verdict } from '../core/verdict.ts';
 import { sampleParams } from '../core/sample.ts';
 import { loadRegistry, type Registry } from '../engines/registry.ts';
 import { spinnerFactory } from './spinner.ts';
+import { resolvePolicy } from './policy.ts';
 import { usageError } from './errors.ts';
 import { VERSION } from './version.ts';
 import { readCode, readHexOrFile, readPovAndPvd, readPovFile } from './inputs.ts';
@@ -18,6 +19,11 @@ interface ValidateOptions {
   pov?: string;
   pvd?: string;
   engine?: string;
+  session?: string;
+  schedule?: string;
+  executorParams?: string;
+  kind?: string;
+  allowRevoked?: boolean;
   sample?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -59,21 +65,28 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
     .option('--pov-file <file>', "a collator's --export-pov-to-path file: SCALE(PoV) ‖ SCALE(PersistedValidationData)")
     .option('--pov <file>', 'SCALE(PoV) file (with --pvd)')
     .option('--pvd <file|hex>', 'SCALE(PersistedValidationData) as a file or hex (with --pov)')
-    .option('--engine <id>', 'run on this engine')
+    .option('--session <n>', 'judge as in session N: engine and executor params from the schedule')
+    .option('--schedule <file>', 'schedule file (JSON, version 1) for --session (default: $PVF_SCHEDULE, else the embedded one)')
+    .option('--engine <id>', 'run on this engine (overrides the schedule; forensics)')
+    .option('--executor-params <hex>', 'SCALE ExecutorParams (overrides the schedule; forensics)')
+    .option('--kind <kind>', 'backing (2 s default timeout) or approval (12 s)', 'backing')
+    .option('--allow-revoked', 'run on a revoked engine anyway (forensics only)')
     .option('--sample', 'validate the built-in sample candidate (the adder PVF, block 1)')
     .option('--json', 'print the verdict as JSON')
     .option('-v, --verbose', 'print the PVF\'s log lines to stderr as they happen')
     .action(async (o: ValidateOptions) => {
+      const policy = resolvePolicy(o);
       const input = await buildInput(o);
-      const engine = engineFor(loadRegistry({ onExtract: spinnerFactory(o.json) }), o.engine);
+      const engine = engineFor(loadRegistry({ onExtract: spinnerFactory(o.json), allowRevoked: o.allowRevoked }), policy.engineId);
       const onLog = o.verbose
         ? (l: { level: string; target: string; message: string }) => process.stderr.write(`[${l.level} ${l.target}] ${l.message}\n`)
         : undefined;
       const report =
         'verdict' in engine
-          ? { verdict: engine, engine: o.engine ?? '', logs: [], timings: {} }
-          : await validateCandidate(input, engine, { onLog });
-      process.stdout.write(o.json ? JSON.stringify(reportJson(report)) + '\n' : reportText(report));
+          ? { verdict: engine, engine: policy.engineId ?? '', logs: [], timings: {} }
+          : await validateCandidate(input, engine, { onLog, limits: policy.limits });
+      const context = { session: policy.session, paramsHash: policy.paramsHash, kind: policy.kind };
+      process.stdout.write(o.json ? JSON.stringify(reportJson(report, context)) + '\n' : reportText(report, context));
       setExit(exitCodeOf(report.verdict));
     });
 }

@@ -11,12 +11,45 @@ import {
 } from './codecs.ts';
 import { BlobError, CODE_BOMB_LIMIT, POV_BOMB_LIMIT, decompressAs } from './blob.ts';
 import { ScaleError } from './scale.ts';
+import { checkFeatures, PrevalidationError } from './prevalidate.ts';
+import { capMemory, PrepareError } from './prepare.ts';
 import { InvalidCandidate, verdictFromError, type Verdict } from './verdict.ts';
 
 export interface LogLine {
   level: string;
   target: string;
   message: string;
+}
+
+/** The limits one execution runs under (from the ExecutorParams in force and the kind). */
+export interface ExecutionLimits {
+  /** Total Wasm pages the memory may have. */
+  maxPages: number;
+  /** CPU-time budget in milliseconds; the hard wall-clock limit is 4 times this. */
+  timeoutMs: number;
+  /** WasmExtBulkMemory is in force. */
+  bulkMemory?: boolean;
+}
+
+export const DEFAULT_LIMITS: ExecutionLimits = { maxPages: 32 + 2048, timeoutMs: 2000 };
+
+function capMemoryOrInvalid(code: Uint8Array, maxPages: number): Uint8Array {
+  try {
+    return capMemory(code, maxPages);
+  } catch (e) {
+    if (e instanceof PrepareError) throw new InvalidCandidate('prevalidation', e.message);
+    throw e;
+  }
+}
+
+/** Prevalidation, the first step of prepare: the same feature gate whatever engine runs the code. */
+function prevalidate(code: Uint8Array, limits: ExecutionLimits | undefined): void {
+  try {
+    checkFeatures(code, { bulkMemory: limits?.bulkMemory ?? false });
+  } catch (e) {
+    if (e instanceof PrevalidationError) throw new InvalidCandidate('prevalidation', e.message);
+    throw e;
+  }
 }
 
 /** What an engine must do: run `validate_block` of decompressed code on encoded params. */
@@ -27,7 +60,7 @@ export interface Engine {
   execute(
     code: Uint8Array,
     params: Uint8Array,
-    opts: { onLog?: (l: LogLine) => void },
+    opts: { onLog?: (l: LogLine) => void; limits?: ExecutionLimits },
   ): Promise<{ raw: Uint8Array; logs: LogLine[]; timings: Record<string, number> }>;
 }
 
@@ -62,7 +95,7 @@ async function decompressOrInvalid(use: 'code' | 'pov', blob: Uint8Array, limit:
 export async function validateCandidate(
   input: CandidateInput,
   engine: Engine,
-  opts: { onLog?: (l: LogLine) => void } = {},
+  opts: { onLog?: (l: LogLine) => void; limits?: ExecutionLimits } = {},
 ): Promise<ValidationReport> {
   const timings: Record<string, number> = {};
   let logs: LogLine[] = [];
@@ -78,6 +111,13 @@ export async function validateCandidate(
     let t = performance.now();
     const code = await decompressOrInvalid('code', input.code, CODE_BOMB_LIMIT);
     timings.decompressCodeMs = ms(t);
+    t = performance.now();
+    if (code.length < 8 || code[0] !== 0 || code[1] !== 0x61 || code[2] !== 0x73 || code[3] !== 0x6d) {
+      throw new InvalidCandidate('prevalidation', 'the code is not a Wasm module');
+    }
+    prevalidate(code, opts.limits);
+    const prepared = capMemoryOrInvalid(code, (opts.limits ?? DEFAULT_LIMITS).maxPages);
+    timings.prepareMs = ms(t);
     if (input.kind === 'pov') {
       t = performance.now();
       const blockData = await decompressOrInvalid('pov', input.pov.blockData, POV_BOMB_LIMIT);
@@ -91,7 +131,7 @@ export async function validateCandidate(
     } else {
       params = input.params;
     }
-    const out = await engine.execute(code, params, { onLog: opts.onLog });
+    const out = await engine.execute(prepared, params, { onLog: opts.onLog, limits: opts.limits });
     logs = out.logs;
     Object.assign(timings, out.timings);
     let result;

@@ -10,6 +10,8 @@ export interface WorkerRequest {
   codeLen: number;
   paramsLen: number;
   maxPages: number;
+  /** CPU-time budget of the job in milliseconds. */
+  timeoutMs: number;
 }
 
 export interface WorkerLog {
@@ -23,8 +25,8 @@ export type WorkerResponse =
   | { ok: false; verdict: 'invalid'; reason: InvalidReason; detail: string; logs: WorkerLog[] }
   | { ok: false; verdict: 'abstain'; reason: AbstainReason; detail: string; logs: WorkerLog[] };
 
-export function encodeRequest(code: Uint8Array, params: Uint8Array, maxPages: number): Buffer {
-  const header: WorkerRequest = { v: 1, codeLen: code.length, paramsLen: params.length, maxPages };
+export function encodeRequest(code: Uint8Array, params: Uint8Array, limits: { maxPages: number; timeoutMs: number }): Buffer {
+  const header: WorkerRequest = { v: 1, codeLen: code.length, paramsLen: params.length, maxPages: limits.maxPages, timeoutMs: limits.timeoutMs };
   return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), Buffer.from(code), Buffer.from(params)]);
 }
 

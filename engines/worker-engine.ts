@@ -7,12 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Engine, LogLine } from '../core/validate.ts';
+import { DEFAULT_LIMITS, type Engine, type LogLine } from '../core/validate.ts';
 import { HostFault, InvalidCandidate } from '../core/verdict.ts';
 import { encodeRequest, type WorkerResponse } from './protocol.ts';
 import type { EngineEntry } from './store/manifest.ts';
 import type { EngineStore } from './store/store.ts';
-import { DEFAULT_MAX_PAGES } from './v8/execute.ts';
 
 export interface WorkerEngineOptions {
   /** Called once when an engine has to be extracted (for a spinner on a TTY). */
@@ -59,7 +58,8 @@ export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEng
       const argv = await resolveCommand(store, e, opts);
       const cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
       try {
-        const res = await runWorker(argv, cwd, encodeRequest(code, params, DEFAULT_MAX_PAGES));
+        const limits = run.limits ?? DEFAULT_LIMITS;
+        const res = await runWorker(argv, cwd, encodeRequest(code, params, limits), limits.timeoutMs * 4);
         const logs: LogLine[] = res.logs;
         for (const l of logs) run.onLog?.(l);
         if (res.ok) return { raw: new Uint8Array(Buffer.from(res.raw, 'hex')), logs, timings: res.timings };
@@ -72,9 +72,18 @@ export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEng
   };
 }
 
-function runWorker(argv: string[], cwd: string, request: Buffer): Promise<WorkerResponse> {
+/**
+ * Run one job. The worker enforces the CPU-time limit itself; if it is still running after
+ * `hardMs` of wall-clock time it is killed and the candidate is invalid (polkadot's hard timeout).
+ */
+function runWorker(argv: string[], cwd: string, request: Buffer, hardMs: number): Promise<WorkerResponse> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { cwd, env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    let hardKilled = false;
+    const timer = setTimeout(() => {
+      hardKilled = true;
+      child.kill('SIGKILL');
+    }, hardMs);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -84,6 +93,10 @@ function runWorker(argv: string[], cwd: string, request: Buffer): Promise<Worker
       /* the worker died early; reported on close */
     });
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (hardKilled) {
+        return resolve({ ok: false, verdict: 'invalid', reason: 'timeout', detail: `hard timeout: still running after ${hardMs} ms of wall-clock time`, logs: [] });
+      }
       const text = Buffer.concat(out).toString('utf8').trim();
       const last = text.slice(text.lastIndexOf('\n') + 1);
       try {

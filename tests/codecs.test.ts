@@ -152,7 +152,7 @@ describe('ExecutorParams', () => {
       { type: 'PvfPrepTimeout', kind: 'prepare', ms: 360000n },
       { type: 'PvfExecTimeout', kind: 'approval', ms: 12000n },
       { type: 'WasmExtBulkMemory' },
-      { type: 'EnabledHostFunction', fn: 0 },
+      { type: 'EnabledHostFunction', fn: 1 },
     ] as const;
     const bytes = encodeExecutorParams(params);
     assert.equal(
@@ -165,10 +165,11 @@ describe('ExecutorParams', () => {
         '05' + '01' + '407e050000000000' +
         '06' + '01' + 'e02e000000000000' +
         '07' +
-        '08' + '00',
+        '08' + '01',
     );
     assert.deepEqual(decodeExecutorParams(bytes), params);
     assert.throws(() => decodeExecutorParams(h('0x0409')), /invalid ExecutorParam variant 9/);
     assert.throws(() => decodeExecutorParams(h('0x04050200')), /invalid PvfPrepKind 2/);
+    assert.throws(() => decodeExecutorParams(h('0x040800')), /invalid ExecutorHostFunction 0/);
   });
 });

@@ -5,12 +5,14 @@
 import { verdictFromError } from '../../core/verdict.ts';
 import { initZstd } from '../../core/blob.ts';
 import { decodeRequest, readStdin, type WorkerLog, type WorkerResponse } from '../protocol.ts';
+import { startWatchdog } from '../watchdog.ts';
 import { callValidateBlock, compilePvf, instantiatePvf } from './execute.ts';
 
 async function run(): Promise<WorkerResponse> {
   let logs: WorkerLog[] = [];
   try {
     const { header, code, params } = decodeRequest(await readStdin());
+    startWatchdog(header.timeoutMs);
     await initZstd();
     const t0 = performance.now();
     const inst = await instantiatePvf(await compilePvf(code), { maxPages: header.maxPages });

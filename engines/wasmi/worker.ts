@@ -5,6 +5,7 @@
  */
 import { run_task } from '@acala-network/chopsticks-executor';
 import { decodeRequest, readStdin, type WorkerLog, type WorkerResponse } from '../protocol.ts';
+import { startWatchdog } from '../watchdog.ts';
 import { withVersionSections } from '../../core/version-sections.ts';
 import { WasmFormatError } from '../../core/wasm.ts';
 
@@ -23,7 +24,8 @@ const LEVELS = ['off', 'error', 'warn', 'info', 'debug', 'trace'];
 const PVF_FAULTS = [/unreachable/i, /out of bounds/i, /panicked/i, /stack/i, /unresolved/i, /not found|missing/i, /allocat/i, /trap/i, /invalid/i, /overflow/i, /capacity/i];
 
 async function run(): Promise<WorkerResponse> {
-  const { code, params } = decodeRequest(await readStdin());
+  const { header, code, params } = decodeRequest(await readStdin());
+  startWatchdog(header.timeoutMs);
   let wasm: Uint8Array;
   try {
     wasm = withVersionSections(code);

@@ -1,0 +1,46 @@
+/** `pvf precheck --code FILE [--session N | --engine ID]`: would validators accept this code? */
+import type { Command } from 'commander';
+import { prepTimeout, bulkMemoryEnabled, maxMemoryPagesTotal } from '../core/executor-params.ts';
+import { precheck } from '../core/precheck.ts';
+import { EXIT } from '../core/verdict.ts';
+import { loadRegistry } from '../engines/registry.ts';
+import { readCode } from './inputs.ts';
+import { resolvePolicy } from './policy.ts';
+import { usageError } from './errors.ts';
+import { VERSION } from './version.ts';
+
+export function registerPrecheck(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('precheck')
+    .description('decompress, prevalidate, prepare and compile a PVF as pre-checking does (exit 0 accept, 1 reject, 2 abstain)')
+    .option('--code <file>', 'the PVF: plain Wasm or a zstd-compressed code blob')
+    .option('--session <n>', 'the session whose engine and executor params apply')
+    .option('--schedule <file>', 'schedule file for --session')
+    .option('--engine <id>', 'the engine (must be active)')
+    .option('--executor-params <hex>', 'SCALE ExecutorParams (forensics)')
+    .option('--json', 'print JSON')
+    .action(async (o: { code?: string; session?: string; schedule?: string; engine?: string; executorParams?: string; json?: boolean }) => {
+      if (!o.code) throw usageError('missing --code FILE');
+      const policy = resolvePolicy(o);
+      const code = readCode(o.code);
+      const reg = loadRegistry();
+      const engine = policy.engineId === undefined ? reg.defaultEngine : reg.find(policy.engineId);
+      const entry = reg.store?.engine(engine?.id ?? '');
+      let report;
+      if (!engine) {
+        report = { verdict: 'abstain' as const, reason: 'engine-unavailable', detail: `engine ${policy.engineId} is not carried by this binary (pvf ${VERSION})`, timings: {} };
+      } else if (entry && entry.status !== 'active') {
+        report = { verdict: 'abstain' as const, reason: entry.status === 'revoked' ? 'engine-revoked' : 'engine-unavailable', detail: `engine ${entry.id} is ${entry.status}: pre-checking needs an active engine${entry.advisory ? ` (${entry.advisory})` : ''}`, timings: {} };
+      } else {
+        report = await precheck(code, {
+          bulkMemory: bulkMemoryEnabled(policy.params),
+          maxPages: maxMemoryPagesTotal(policy.params),
+          timeoutMs: Number(prepTimeout(policy.params, 'precheck')),
+        });
+      }
+      const doc = { ...report, engine: engine?.id ?? policy.engineId, session: policy.session, paramsHash: policy.paramsHash };
+      if (o.json) process.stdout.write(JSON.stringify(doc) + '\n');
+      else process.stdout.write(report.verdict === 'valid' ? `accepted (engine ${doc.engine})\n` : `${report.verdict === 'invalid' ? 'rejected' : 'abstain'}: ${report.reason}: ${report.detail}\n`);
+      setExit(EXIT[report.verdict]);
+    });
+}

@@ -1,0 +1,110 @@
+/**
+ * Prepare, as far as it rewrites the module: the memory cap. The module's memory (imported or its
+ * own) gets the maximum the ExecutorParams allow (MaxMemoryPages n → n + 32 pages, default 2080),
+ * or its own declared maximum when that is lower, written into the module itself so that every
+ * engine enforces the same limit (a runtime's memory.grow and the host allocator alike).
+ */
+import { concatBytes } from './bytes.ts';
+
+export class PrepareError extends Error {
+  override readonly name = 'PrepareError';
+}
+
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+class Cursor {
+  constructor(
+    readonly b: Uint8Array,
+    public pos: number,
+  ) {}
+  byte(): number {
+    if (this.pos >= this.b.length) throw new PrepareError('unexpected end of module');
+    return this.b[this.pos++];
+  }
+  u32(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const x = this.byte();
+      result += (x & 0x7f) * 2 ** shift;
+      if ((x & 0x80) === 0) return result;
+      shift += 7;
+      if (shift > 35) throw new PrepareError('LEB128 too long');
+    }
+  }
+}
+
+/** Re-encode one limits structure (the cursor is at its flags byte) with the cap applied. */
+function cappedLimits(c: Cursor, cap: number): number[] {
+  const flags = c.byte();
+  if (flags > 1) throw new PrepareError(`unsupported memory limits flags ${flags}`);
+  const min = c.u32();
+  const max = flags & 1 ? c.u32() : undefined;
+  const newMax = Math.min(max ?? cap, cap);
+  if (min > newMax) throw new PrepareError(`the memory needs ${min} pages at start, the limit is ${newMax}`);
+  return [1, ...leb(min), ...leb(newMax)];
+}
+
+function section(id: number, body: number[] | Uint8Array): Uint8Array {
+  return concatBytes([Uint8Array.of(id, ...leb(body.length)), Uint8Array.from(body)]);
+}
+
+export function capMemory(code: Uint8Array, capPages: number): Uint8Array {
+  const parts: Uint8Array[] = [code.subarray(0, 8)];
+  const c = new Cursor(code, 8);
+  while (c.pos < code.length) {
+    const start = c.pos;
+    const id = c.byte();
+    const size = c.u32();
+    const bodyStart = c.pos;
+    const end = bodyStart + size;
+    if (id === 2 || id === 5) {
+      const out: number[] = [];
+      const n = c.u32();
+      out.push(...leb(n));
+      for (let k = 0; k < n; k++) {
+        if (id === 2) {
+          const itemStart = c.pos;
+          const modLen = c.u32();
+          c.pos += modLen;
+          const nameLen = c.u32();
+          c.pos += nameLen;
+          const kind = c.byte();
+          out.push(...code.subarray(itemStart, c.pos));
+          if (kind === 2) out.push(...cappedLimits(c, capPages));
+          else {
+            const descStart = c.pos;
+            if (kind === 0) c.u32();
+            else if (kind === 1) {
+              c.byte();
+              const f = c.byte();
+              c.u32();
+              if (f & 1) c.u32();
+            } else if (kind === 3) {
+              c.byte();
+              c.byte();
+            } else throw new PrepareError(`unsupported import kind ${kind}`);
+            out.push(...code.subarray(descStart, c.pos));
+          }
+        } else {
+          out.push(...cappedLimits(c, capPages));
+        }
+      }
+      if (c.pos !== end) throw new PrepareError(`section ${id} has trailing bytes`);
+      parts.push(section(id, out));
+    } else {
+      parts.push(code.subarray(start, end));
+    }
+    c.pos = end;
+  }
+  return concatBytes(parts);
+}

@@ -1,0 +1,330 @@
+/**
+ * The feature gate of prepare: a module may use the Wasm MVP, sign-extension operators,
+ * mutable-global imports/exports and non-trapping float-to-int conversions (which wasmtime enables
+ * unless told otherwise, and polkadot does not tell it otherwise); bulk memory only when the
+ * ExecutorParams carry WasmExtBulkMemory. Anything else (SIMD, threads/atomics, reference types,
+ * multi-value, tail calls, exceptions, GC, memory64, multi-memory, extended constants) is a
+ * deterministic prevalidation failure. Every instruction of every function body is decoded.
+ */
+
+export class PrevalidationError extends Error {
+  override readonly name = 'PrevalidationError';
+}
+
+export interface FeatureOptions {
+  bulkMemory: boolean;
+}
+
+class R {
+  pos: number;
+  constructor(
+    readonly b: Uint8Array,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+  fail(msg: string): never {
+    throw new PrevalidationError(`${msg} (at byte ${this.pos})`);
+  }
+  byte(): number {
+    if (this.pos >= this.end) this.fail('unexpected end');
+    return this.b[this.pos++];
+  }
+  leb(maxBytes: number, signed = false): number {
+    let result = 0;
+    let shift = 0;
+    for (let k = 0; k < maxBytes; k++) {
+      const x = this.byte();
+      if (shift < 32) result |= (x & 0x7f) << shift;
+      shift += 7;
+      if ((x & 0x80) === 0) return signed ? result : result >>> 0;
+    }
+    return this.fail('LEB128 number too long');
+  }
+  u32(): number {
+    return this.leb(5);
+  }
+  skip(n: number): void {
+    if (this.pos + n > this.end) this.fail('unexpected end');
+    this.pos += n;
+  }
+  name(): string {
+    const n = this.u32();
+    const s = new TextDecoder().decode(this.b.subarray(this.pos, this.pos + n));
+    this.skip(n);
+    return s;
+  }
+}
+
+const NUM_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c]);
+
+function valtype(r: R, what: string): void {
+  const t = r.byte();
+  if (t === 0x7b) r.fail(`${what}: v128 needs SIMD`);
+  if (t === 0x70 || t === 0x6f) r.fail(`${what}: reference types are not enabled`);
+  if (!NUM_TYPES.has(t)) r.fail(`${what}: unknown value type 0x${t.toString(16)}`);
+}
+
+function limits(r: R, what: string): void {
+  const flags = r.byte();
+  if (flags & 2) r.fail(`${what}: shared memory needs threads`);
+  if (flags & 4) r.fail(`${what}: memory64 is not enabled`);
+  if (flags > 1) r.fail(`${what}: unknown limits flags ${flags}`);
+  r.u32();
+  if (flags & 1) r.u32();
+}
+
+function tableType(r: R): void {
+  const t = r.byte();
+  if (t !== 0x70) r.fail('tables must hold funcref (reference types are not enabled)');
+  limits(r, 'table');
+}
+
+/** A constant expression: one MVP constant or global.get, then end. */
+function constExpr(r: R): void {
+  const op = r.byte();
+  if (op === 0x41) r.leb(5, true);
+  else if (op === 0x42) r.leb(10, true);
+  else if (op === 0x43) r.skip(4);
+  else if (op === 0x44) r.skip(8);
+  else if (op === 0x23) r.u32();
+  else r.fail(`constant expression uses 0x${op.toString(16)} (extended constants / reference types are not enabled)`);
+  if (r.byte() !== 0x0b) r.fail('constant expression must be a single instruction (extended constants are not enabled)');
+}
+
+function blockType(r: R): void {
+  const t = r.b[r.pos];
+  if (t === 0x40 || NUM_TYPES.has(t)) {
+    r.pos++;
+    return;
+  }
+  if (t === 0x7b || t === 0x70 || t === 0x6f) r.fail('block type needs SIMD or reference types');
+  r.fail('block with a type index needs multi-value');
+}
+
+function memarg(r: R): void {
+  const align = r.u32();
+  if (align & 0x40) r.fail('memory index in memarg needs multi-memory');
+  r.u32();
+}
+
+/** Decode one function body's instructions. */
+function body(r: R, opts: FeatureOptions): void {
+  const groups = r.u32();
+  for (let g = 0; g < groups; g++) {
+    r.u32();
+    valtype(r, 'local');
+  }
+  let depth = 1;
+  while (depth > 0) {
+    const op = r.byte();
+    if (op === 0x0b) {
+      depth--;
+      continue;
+    }
+    if (op === 0x02 || op === 0x03 || op === 0x04) {
+      blockType(r);
+      depth++;
+      continue;
+    }
+    if (op === 0x05 || op === 0x00 || op === 0x01 || op === 0x0f || op === 0x1a || op === 0x1b) continue; // else unreachable nop return drop select
+    if (op === 0x0c || op === 0x0d) {
+      r.u32();
+      continue;
+    }
+    if (op === 0x0e) {
+      const n = r.u32();
+      for (let k = 0; k <= n; k++) r.u32();
+      continue;
+    }
+    if (op === 0x10) {
+      r.u32();
+      continue;
+    }
+    if (op === 0x11) {
+      r.u32();
+      if (r.byte() !== 0) r.fail('call_indirect on a table other than 0 needs reference types');
+      continue;
+    }
+    if (op >= 0x20 && op <= 0x24) {
+      r.u32();
+      continue;
+    }
+    if (op >= 0x28 && op <= 0x3e) {
+      memarg(r);
+      continue;
+    }
+    if (op === 0x3f || op === 0x40) {
+      if (r.byte() !== 0) r.fail('memory.size/grow on a memory other than 0 needs multi-memory');
+      continue;
+    }
+    if (op === 0x41) {
+      r.leb(5, true);
+      continue;
+    }
+    if (op === 0x42) {
+      r.leb(10, true);
+      continue;
+    }
+    if (op === 0x43) {
+      r.skip(4);
+      continue;
+    }
+    if (op === 0x44) {
+      r.skip(8);
+      continue;
+    }
+    if (op >= 0x45 && op <= 0xc4) continue; // numeric operators (0xc0..0xc4: sign-extension)
+    if (op === 0xfc) {
+      const sub = r.u32();
+      if (sub <= 7) continue; // non-trapping float-to-int
+      if (sub >= 8 && sub <= 17) {
+        if (!opts.bulkMemory) r.fail(`bulk memory operator 0xfc ${sub} needs WasmExtBulkMemory`);
+        if (sub === 8) {
+          r.u32();
+          if (r.byte() !== 0) r.fail('memory.init on a memory other than 0');
+        } else if (sub === 9) r.u32();
+        else if (sub === 10) {
+          if (r.byte() !== 0 || r.byte() !== 0) r.fail('memory.copy across memories');
+        } else if (sub === 11) {
+          if (r.byte() !== 0) r.fail('memory.fill on a memory other than 0');
+        } else if (sub === 12) {
+          r.u32();
+          if (r.byte() !== 0) r.fail('table.init on a table other than 0 needs reference types');
+        } else if (sub === 13) r.u32();
+        else if (sub === 14) {
+          if (r.byte() !== 0 || r.byte() !== 0) r.fail('table.copy across tables needs reference types');
+        } else r.fail(`table operator 0xfc ${sub} needs reference types`);
+        continue;
+      }
+      r.fail(`operator 0xfc ${sub} is not enabled`);
+    }
+    if (op === 0xfd) r.fail('SIMD instructions are not enabled');
+    if (op === 0xfe) r.fail('atomic instructions need threads');
+    if (op === 0xfb) r.fail('GC instructions are not enabled');
+    if (op === 0x12 || op === 0x13) r.fail('tail calls are not enabled');
+    if (op === 0x1c || (op >= 0x25 && op <= 0x26) || (op >= 0xd0 && op <= 0xd6)) r.fail(`operator 0x${op.toString(16)} needs reference types`);
+    if (op === 0x06 || op === 0x07 || op === 0x08 || op === 0x09 || op === 0x18 || op === 0x19 || op === 0x1f || op === 0x0a) {
+      r.fail('exception handling is not enabled');
+    }
+    r.fail(`unknown operator 0x${op.toString(16)}`);
+  }
+}
+
+/** Throws PrevalidationError naming the first feature the module uses that is not allowed. */
+export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
+  const top = new R(code, 8, code.length);
+  let memories = 0;
+  let tables = 0;
+  while (top.pos < code.length) {
+    const id = top.byte();
+    const size = top.u32();
+    const end = top.pos + size;
+    if (end > code.length) top.fail(`section ${id} runs past the end`);
+    const r = new R(code, top.pos, end);
+    switch (id) {
+      case 1: {
+        const n = r.u32();
+        for (let k = 0; k < n; k++) {
+          if (r.byte() !== 0x60) r.fail('only function types are allowed (GC is not enabled)');
+          const params = r.u32();
+          for (let p = 0; p < params; p++) valtype(r, 'parameter');
+          const results = r.u32();
+          if (results > 1) r.fail('a function with several results needs multi-value');
+          for (let p = 0; p < results; p++) valtype(r, 'result');
+        }
+        break;
+      }
+      case 2: {
+        const n = r.u32();
+        for (let k = 0; k < n; k++) {
+          r.name();
+          r.name();
+          const kind = r.byte();
+          if (kind === 0) r.u32();
+          else if (kind === 1) {
+            tableType(r);
+            tables++;
+          } else if (kind === 2) {
+            limits(r, 'imported memory');
+            memories++;
+          } else if (kind === 3) {
+            valtype(r, 'imported global');
+            r.byte();
+          } else r.fail(`import kind ${kind} (exception tags) is not enabled`);
+        }
+        break;
+      }
+      case 4: {
+        const n = r.u32();
+        for (let k = 0; k < n; k++) tableType(r);
+        tables += n;
+        break;
+      }
+      case 5: {
+        const n = r.u32();
+        for (let k = 0; k < n; k++) limits(r, 'memory');
+        memories += n;
+        break;
+      }
+      case 6: {
+        const n = r.u32();
+        for (let k = 0; k < n; k++) {
+          valtype(r, 'global');
+          r.byte();
+          constExpr(r);
+        }
+        break;
+      }
+      case 9: {
+        const n = r.u32();
+        for (let k = 0; k < n; k++) {
+          const flags = r.u32();
+          if (flags !== 0) r.fail(`element segment kind ${flags} needs bulk memory / reference types`);
+          constExpr(r);
+          const m = r.u32();
+          for (let j = 0; j < m; j++) r.u32();
+        }
+        break;
+      }
+      case 10: {
+        const n = r.u32();
+        for (let k = 0; k < n; k++) {
+          const len = r.u32();
+          const b = new R(code, r.pos, r.pos + len);
+          body(b, opts);
+          if (b.pos !== r.pos + len) b.fail('function body size mismatch');
+          r.pos += len;
+        }
+        break;
+      }
+      case 11: {
+        const n = r.u32();
+        for (let k = 0; k < n; k++) {
+          const flags = r.u32();
+          if (flags === 1 && !opts.bulkMemory) r.fail('passive data segments need WasmExtBulkMemory');
+          if (flags === 2) r.fail('data segments for another memory need multi-memory');
+          if (flags > 2) r.fail(`unknown data segment kind ${flags}`);
+          if (flags === 0) constExpr(r);
+          const len = r.u32();
+          r.skip(len);
+        }
+        break;
+      }
+      case 12:
+        if (!opts.bulkMemory) r.fail('a data count section needs WasmExtBulkMemory');
+        r.pos = end;
+        break;
+      case 13:
+        r.fail('a tag section needs exception handling');
+        break;
+      default:
+        r.pos = end;
+    }
+    if (id !== 0 && r.pos !== end) r.fail(`section ${id} has trailing bytes`);
+    top.pos = end;
+  }
+  if (memories > 1) throw new PrevalidationError('more than one memory needs multi-memory');
+  if (tables > 1) throw new PrevalidationError('more than one table needs reference types');
+}
