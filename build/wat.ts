@@ -6,10 +6,11 @@ import wabtInit from 'wabt';
 type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 let wabt: Promise<Wabt> | undefined;
 
-export async function assembleWat(source: string, name = 'module.wat'): Promise<Uint8Array> {
+/** Assemble WAT; `features` enables post-MVP proposals (for tests of the feature gate). */
+export async function assembleWat(source: string, name = 'module.wat', features: Record<string, boolean> = {}): Promise<Uint8Array> {
   wabt ??= wabtInit();
   const w = await wabt;
-  const mod = w.parseWat(name, source, { sign_extension: true, mutable_globals: true });
+  const mod = w.parseWat(name, source, { sign_extension: true, mutable_globals: true, ...features });
   try {
     mod.resolveNames();
     mod.validate();

@@ -1,0 +1,147 @@
+/** Schedule, prevalidation and the memory cap: pure functions, no ../shared needed. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSchedule, resolveSession, ScheduleError } from '../core/schedule.ts';
+import { checkFeatures, PrevalidationError } from '../core/prevalidate.ts';
+import { capMemory } from '../core/prepare.ts';
+import { parseModule, memoryOf } from '../core/wasm.ts';
+import { assembleWat } from '../build/wat.ts';
+import { pvf, validateParams } from './support/pvfs.ts';
+import { runCli } from './support/cli.ts';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+describe('schedule', () => {
+  const text = JSON.stringify({
+    version: 1,
+    sessions: [
+      { from: 0, engine: 'engine-a' },
+      { from: 100, engine: 'engine-b', executorParams: '0x0401ff000000' },
+    ],
+  });
+
+  it('resolves each session to the entry in force', () => {
+    const s = parseSchedule(text);
+    assert.deepEqual([resolveSession(s, 0).engine, resolveSession(s, 99).engine, resolveSession(s, 100).engine, resolveSession(s, 1e6).engine], ['engine-a', 'engine-a', 'engine-b', 'engine-b']);
+    const r = resolveSession(s, 150);
+    assert.deepEqual(r.executorParams, [{ type: 'MaxMemoryPages', pages: 255 }]);
+    assert.deepEqual([r.from, r.until], [100, undefined]);
+    assert.equal(resolveSession(s, 5).until, 100);
+    // The empty ExecutorParams hash: blake2_256(0x00).
+    assert.equal(resolveSession(s, 5).paramsHash, '0x03170a2e7597b7b7e3d84c05391d139a62b157e78786d8c082f29dcf4c111314');
+  });
+
+  it('rejects what the format forbids', () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [{ version: 2, sessions: [{ from: 0, engine: 'a' }] }, /unsupported version 2/],
+      [{ version: 1, sessions: [{ from: 0, engine: 'a' }], extra: 1 }, /unknown key "extra"/],
+      [{ version: 1, sessions: [{ from: 0, engine: 'a', note: 'x' }] }, /sessions\[0\]: unknown key "note"/],
+      [{ version: 1, sessions: [{ from: 5, engine: 'a' }, { from: 5, engine: 'b' }] }, /must be sorted by from/],
+      [{ version: 1, sessions: [{ from: -1, engine: 'a' }] }, /from must be a session index/],
+      [{ version: 1, sessions: [{ from: 0, engine: 'a', executorParams: '0x0409' }] }, /executorParams: invalid ExecutorParam variant 9/],
+      [{ version: 1, sessions: [] }, /non-empty array/],
+    ];
+    for (const [doc, re] of bad) assert.throws(() => parseSchedule(JSON.stringify(doc)), (e: unknown) => e instanceof ScheduleError && re.test(e.message), JSON.stringify(doc));
+    assert.throws(() => resolveSession(parseSchedule(JSON.stringify({ version: 1, sessions: [{ from: 10, engine: 'a' }] })), 3), /comes before the first scheduled session 10/);
+  });
+
+  it('pvf sessions shows the table and one session, with decoded params and hash', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvf-sched-'));
+    try {
+      const file = join(dir, 's.json');
+      writeFileSync(file, text);
+      const one = runCli(['sessions', '--schedule', file, '--session', '120', '--json']);
+      assert.equal(one.code, 0, one.stderr);
+      const doc = JSON.parse(one.stdout) as { engine: string; decoded: string[]; from: number };
+      assert.deepEqual([doc.engine, doc.decoded, doc.from], ['engine-b', ['MaxMemoryPages(255)'], 100]);
+      const table = runCli(['sessions', '--schedule', file]);
+      assert.match(table.stdout, /sessions 0\.\.99 +engine-a +defaults/);
+      assert.match(table.stdout, /sessions 100\.\. +engine-b +MaxMemoryPages\(255\)/);
+      writeFileSync(file, '{"version":1,"sessions":[{"from":0,"engine":"a","x":1}]}');
+      const bad = runCli(['sessions', '--schedule', file]);
+      assert.equal(bad.code, 65);
+      assert.match(bad.stderr, /^pvf: --schedule .*s\.json: sessions\[0\]: unknown key "x"\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('validate --session with an engine this build does not carry abstains, naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvf-sched-'));
+    try {
+      const file = join(dir, 's.json');
+      writeFileSync(file, JSON.stringify({ version: 1, sessions: [{ from: 0, engine: 'v8-node99.9.9-h9' }] }));
+      const r = runCli(['validate', '--sample', '--session', '7', '--schedule', file, '--json']);
+      assert.equal(r.code, 2);
+      const doc = JSON.parse(r.stdout) as { verdict: string; reason: string; detail: string; session: number };
+      assert.deepEqual([doc.verdict, doc.reason, doc.session], ['abstain', 'engine-unavailable', 7]);
+      assert.match(doc.detail, /engine v8-node99\.9\.9-h9 is not carried by this binary \(pvf [^)]+; it carries: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('inconsistent executor params are refused as bad input', () => {
+    // Two MaxMemoryPages entries: DuplicatedParam.
+    const r = runCli(['validate', '--sample', '--executor-params', '0x0801000100000100020000']);
+    assert.equal(r.code, 65);
+    assert.match(r.stderr, /DuplicatedParam/);
+  });
+});
+
+describe('prevalidation feature gate', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['simd', '(module (func (drop (i32x4.splat (i32.const 1)))))', /SIMD instructions are not enabled/],
+    ['multi-value', '(module (func (result i32 i32) (i32.const 1) (i32.const 2)))', /several results needs multi-value/],
+    ['bulk memory', '(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 1))))', /needs WasmExtBulkMemory/],
+    ['reference types', '(module (func (drop (ref.null func))))', /reference types/],
+    ['tail call', '(module (func $f (return_call $f)))', /tail calls are not enabled/],
+    ['atomics', '(module (memory 1 1) (func (drop (i32.atomic.load (i32.const 0)))))', /atomic instructions need threads/],
+  ];
+  for (const [name, wat, re] of cases) {
+    it(`${name} is refused`, async () => {
+      const code = await assembleWat(wat, `${name}.wat`, { tail_call: true, threads: true, reference_types: true, bulk_memory: true, simd: true, multi_value: true }).catch(() => undefined);
+      if (!code) assert.fail(`wabt could not assemble the ${name} sample`);
+      assert.throws(() => checkFeatures(code, { bulkMemory: false }), (e: unknown) => e instanceof PrevalidationError && re.test(e.message));
+    });
+  }
+
+  it('shared memory (threads) is refused', () => {
+    // magic, version, memory section: one memory, flags 3 (maximum + shared), min 1, max 1
+    const shared = Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 4, 1, 3, 1, 1]);
+    assert.throws(() => checkFeatures(shared, { bulkMemory: false }), /shared memory needs threads/);
+  });
+
+  it('MVP, sign-extension and non-trapping conversions pass; bulk memory with WasmExtBulkMemory', async () => {
+    const ok = await assembleWat('(module (memory 1) (func (result i32) (i32.extend8_s (i32.trunc_sat_f32_s (f32.const 1.5)))))');
+    assert.doesNotThrow(() => checkFeatures(ok, { bulkMemory: false }));
+    const bulk = await assembleWat('(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 1))))');
+    assert.doesNotThrow(() => checkFeatures(bulk, { bulkMemory: true }));
+    const adder = await pvf('adder');
+    assert.doesNotThrow(() => checkFeatures(adder, { bulkMemory: false }));
+  });
+
+  it('a SIMD PVF is invalid: prevalidation', async () => {
+    const rep = await validateParams(await pvf('hostile/uses_simd'), new Uint8Array(0));
+    assert.deepEqual([rep.verdict.verdict, rep.verdict.verdict === 'invalid' && rep.verdict.reason], ['invalid', 'prevalidation']);
+  });
+});
+
+describe('memory cap', () => {
+  it('writes the cap into an imported and an own memory, keeping a lower declared maximum', async () => {
+    const imported = capMemory(await pvf('adder'), 2080);
+    assert.deepEqual(memoryOf(parseModule(imported))?.limits, { min: 17, max: 2080, shared: false, is64: false });
+    const own = capMemory(await assembleWat('(module (memory 3 100))'), 2080);
+    assert.deepEqual(memoryOf(parseModule(own))?.limits.max, 100);
+    const big = capMemory(await assembleWat('(module (memory 3))'), 50);
+    assert.deepEqual(memoryOf(parseModule(big))?.limits.max, 50);
+    assert.throws(() => capMemory(big, 2), /needs 3 pages at start, the limit is 2/);
+  });
+
+  it('the grow probe reaches exactly the cap: 2080 pages by default', async () => {
+    const rep = await validateParams(await pvf('hostile/grow_probe'), new Uint8Array(0));
+    assert.equal(rep.verdict.verdict, 'valid');
+    if (rep.verdict.verdict === 'valid') assert.equal(new DataView(rep.verdict.result.headData.buffer).getUint32(0, true), 2080);
+  });
+});
