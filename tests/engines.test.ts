@@ -236,3 +236,87 @@ describe('every engine agrees on real inputs (../shared/fixtures)', { skip: SKIP
     }
   });
 });
+
+describe('limits give the same verdict on every engine', { skip: SKIP }, () => {
+  let tmp = '';
+  let engines: string[] = [];
+  const files: Record<string, string> = {};
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'pvf-limits-'));
+    for (const n of ['infinite_loop', 'grow_bomb', 'grow_probe', 'malloc_bomb', 'uses_simd', 'infinite_recursion']) {
+      files[n] = join(tmp, `${n}.wasm`);
+      writeFileSync(files[n], await pvf(`hostile/${n}`));
+    }
+    const r = pvfRun(['engines', 'list', '--json'], { PVF_CACHE_DIR: join(tmp, 'cache') });
+    engines = (JSON.parse(r.stdout) as { engines: EngineRow[] }).engines.map((e) => e.id);
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+  const run = (name: string, engine: string, extra: string[] = []) => {
+    const t = performance.now();
+    const r = pvfRun(['validate', '--code', files[name], '--params', '0x', '--engine', engine, '--json', ...extra], { PVF_CACHE_DIR: join(tmp, 'cache') });
+    return { ...r, wallMs: performance.now() - t, doc: JSON.parse(r.stdout) as { verdict: string; reason?: string; detail?: string; result?: { headData: string } } };
+  };
+
+  it('an infinite loop is invalid: timeout, within the 2 s CPU budget + 10 %', () => {
+    for (const e of engines) {
+      const r = run('infinite_loop', e);
+      assert.equal(r.code, 1, `${e}: ${r.stdout}`);
+      assert.deepEqual([r.doc.verdict, r.doc.reason], ['invalid', 'timeout'], e);
+      const used = Number(/used (\d+) ms of CPU time/.exec(r.doc.detail ?? '')?.[1]);
+      assert.ok(used >= 2000 && used <= 2200, `${e}: ${r.doc.detail}`);
+      assert.ok(r.wallMs < 8000, `${e}: ${r.wallMs} ms wall`);
+    }
+  });
+
+  it('memory: the grow probe reaches 2080 pages everywhere; grow and malloc bombs are invalid', () => {
+    for (const e of engines) {
+      const p = run('grow_probe', e);
+      assert.equal(p.doc.result?.headData, '0x20080000', `${e}: ${p.stdout}`); // 0x820 = 2080 pages
+      for (const bomb of ['grow_bomb', 'malloc_bomb']) {
+        const r = run(bomb, e);
+        assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [1, 'invalid', 'execution-error'], `${e} ${bomb}: ${r.stdout}`);
+      }
+    }
+  });
+
+  it('MaxMemoryPages(100) caps the memory at 132 pages on every v8 engine; wasmi engines abstain', () => {
+    for (const e of engines) {
+      const p = run('grow_probe', e, ['--executor-params', '0x040164000000']);
+      if (e.startsWith('v8-')) assert.equal(p.doc.result?.headData, '0x84000000', `${e}: ${p.stdout}`); // 0x84 = 132 pages
+      else assert.deepEqual([p.code, p.doc.verdict, p.doc.reason], [2, 'abstain', 'engine-unavailable'], `${e}: ${p.stdout}`);
+    }
+  });
+
+  it('SIMD is invalid: prevalidation, on every engine and in precheck', () => {
+    for (const e of engines) {
+      const r = run('uses_simd', e);
+      assert.deepEqual([r.doc.verdict, r.doc.reason], ['invalid', 'prevalidation'], e);
+    }
+    const p = pvfRun(['precheck', '--code', files.uses_simd, '--json'], { PVF_CACHE_DIR: join(tmp, 'cache') });
+    assert.equal(p.code, 1);
+    assert.deepEqual((JSON.parse(p.stdout) as { verdict: string; reason: string }).reason, 'prevalidation');
+  });
+
+  it('unbounded recursion is invalid: execution-error on every engine', () => {
+    for (const e of engines) {
+      const r = run('infinite_recursion', e);
+      assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [1, 'invalid', 'execution-error'], `${e}: ${r.stdout}`);
+    }
+  });
+
+  it('a schedule with two sessions on two engines resolves each candidate to its engine', () => {
+    const v8 = engines.filter((e) => e.startsWith('v8-'));
+    const schedule = join(tmp, 'two.json');
+    writeFileSync(schedule, JSON.stringify({ version: 1, sessions: [{ from: 0, engine: v8[0] }, { from: 500, engine: v8[1] }] }));
+    for (const [session, engine] of [
+      ['10', v8[0]],
+      ['499', v8[0]],
+      ['500', v8[1]],
+    ]) {
+      const r = pvfRun(['validate', '--sample', '--session', session, '--schedule', schedule, '--json'], { PVF_CACHE_DIR: join(tmp, 'cache') });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const doc = JSON.parse(r.stdout) as { engine: string; session: number };
+      assert.deepEqual([doc.engine, doc.session], [engine, Number(session)]);
+    }
+  });
+});

@@ -73,6 +73,11 @@ async function run(): Promise<WorkerResponse> {
     return { ok: true, raw: res.Call.result.replace(/^0x/, ''), logs, timings: { executeMs, workerMaxRssKb: process.resourceUsage().maxRSS } };
   }
   const detail = res.Error ?? 'no result';
+  if (/MemoryMaxSizeTooLow/.test(detail)) {
+    // smoldot reserves its default 2048 heap pages above the module's initial memory and refuses a
+    // smaller maximum: this engine cannot honour such a MaxMemoryPages. Not the PVF's fault.
+    return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: 'this wasmi engine needs a memory maximum of at least the initial pages + 2048; the MaxMemoryPages in force is lower', logs: [] };
+  }
   if (/pointer and size returned by the function are invalid/i.test(detail)) return { ok: false, verdict: 'invalid', reason: 'bad-output', detail, logs: [] };
   if (PVF_FAULTS.some((re) => re.test(detail))) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
   return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `wasmi executor: ${detail}`, logs: [] };
