@@ -86,7 +86,7 @@ export function resolvePolicy(o: { session?: string; schedule?: string; engine?:
     session,
     params,
     paramsHash: toHex(executorParamsHash(params)),
-    limits: { maxPages: maxMemoryPagesTotal(params), timeoutMs: Number(execTimeout(params, kind)), bulkMemory: bulkMemoryEnabled(params) },
+    limits: { maxPages: maxMemoryPagesTotal(params), timeoutMs: Number(execTimeout(params, kind)), bulkMemory: bulkMemoryEnabled(params), kind },
     kind,
   };
 }

@@ -29,6 +29,8 @@ export interface ExecutionLimits {
   timeoutMs: number;
   /** WasmExtBulkMemory is in force. */
   bulkMemory?: boolean;
+  /** Backing (no retry) or approval (one retry of an ambiguous worker death). */
+  kind?: 'backing' | 'approval';
 }
 
 export const DEFAULT_LIMITS: ExecutionLimits = { maxPages: 32 + 2048, timeoutMs: 2000 };

@@ -13,6 +13,16 @@ import { encodeRequest, type WorkerResponse } from './protocol.ts';
 import type { EngineEntry } from './store/manifest.ts';
 import type { EngineStore } from './store/store.ts';
 
+/** Delay before the one retry of an approval execution whose worker died (polkadot waits too). */
+export const APPROVAL_RETRY_DELAY_MS = 500;
+
+/** The worker exited without a well-formed answer: a death we cannot attribute. */
+export class WorkerDied extends HostFault {
+  constructor(detail: string) {
+    super('internal-error', detail);
+  }
+}
+
 export interface WorkerEngineOptions {
   /** Called once when an engine has to be extracted (for a spinner on a TTY). */
   onExtract?: (id: string) => () => void;
@@ -56,17 +66,38 @@ export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEng
         throw new HostFault('engine-revoked', `engine ${e.id} is revoked${e.advisory ? `: ${e.advisory}` : ''}`);
       }
       const argv = await resolveCommand(store, e, opts);
-      const cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
-      try {
-        const limits = run.limits ?? DEFAULT_LIMITS;
-        const res = await runWorker(argv, cwd, encodeRequest(code, params, limits), limits.timeoutMs * 4);
+      const limits = run.limits ?? DEFAULT_LIMITS;
+      const request = encodeRequest(code, params, limits);
+      const once = async (): Promise<WorkerResponse> => {
+        const cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
+        try {
+          return await runWorker(argv, cwd, request, limits.timeoutMs * 4);
+        } finally {
+          rmSync(cwd, { recursive: true, force: true });
+        }
+      };
+      {
+        let res: WorkerResponse;
+        try {
+          res = await once();
+        } catch (err) {
+          // A worker that died without a verdict. Backing never retries: we cannot attribute the
+          // death, so we abstain. Approval retries once after a short delay, as polkadot's
+          // candidate-validation does; a second death is then invalid, as polkadot judges it.
+          if (!(err instanceof WorkerDied) || limits.kind !== 'approval') throw err;
+          await new Promise((r) => setTimeout(r, APPROVAL_RETRY_DELAY_MS));
+          try {
+            res = await once();
+          } catch (again) {
+            if (again instanceof WorkerDied) throw new InvalidCandidate('execution-error', `ambiguous worker death, twice: ${again.detail}`);
+            throw again;
+          }
+        }
         const logs: LogLine[] = res.logs;
         for (const l of logs) run.onLog?.(l);
         if (res.ok) return { raw: new Uint8Array(Buffer.from(res.raw, 'hex')), logs, timings: res.timings };
         if (res.verdict === 'invalid') throw Object.assign(new InvalidCandidate(res.reason, res.detail), { logs });
         throw new HostFault(res.reason, `${e.id}: ${res.detail}`);
-      } finally {
-        rmSync(cwd, { recursive: true, force: true });
       }
     },
   };
@@ -106,12 +137,7 @@ function runWorker(argv: string[], cwd: string, request: Buffer, hardMs: number)
         /* no answer */
       }
       const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-1)[0] ?? '';
-      reject(
-        new HostFault(
-          'internal-error',
-          `worker died without a verdict (${signal ? `signal ${signal}` : `exit code ${code}`})${stderr ? `: ${stderr.slice(0, 300)}` : ''}`,
-        ),
-      );
+      reject(new WorkerDied(`worker died without a verdict (${signal ? `signal ${signal}` : `exit code ${code}`})${stderr ? `: ${stderr.slice(0, 300)}` : ''}`));
     });
     child.stdin.end(request);
   });
