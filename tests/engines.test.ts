@@ -12,6 +12,7 @@ import { REPO, SHARED, SKIP_SHARED, pvf } from './support/pvfs.ts';
 import { listSections } from '../engines/store/elf.ts';
 import { sampleParams } from '../core/sample.ts';
 import { toHex } from '../core/hex.ts';
+import { encodePovFile } from '../core/codecs.ts';
 
 const BIN = join(REPO, 'dist', 'pvf');
 const BUILT = existsSync(BIN) && listSections(BIN).some((s) => s.name === '.pvf.manifest');
@@ -317,6 +318,43 @@ describe('limits give the same verdict on every engine', { skip: SKIP }, () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const doc = JSON.parse(r.stdout) as { engine: string; session: number };
       assert.deepEqual([doc.engine, doc.session], [engine, Number(session)]);
+    }
+  });
+});
+
+describe('a zstd bomb PoV', { skip: SKIP }, () => {
+  it('is invalid (pov-decompression) and the process grows by less than the 40 MiB limit + 64 MiB', (t) => {
+    if (!existsSync('/usr/bin/time')) {
+      t.skip('/usr/bin/time is not installed: cannot measure peak RSS');
+      return;
+    }
+    const tmp = mkdtempSync(join(tmpdir(), 'pvf-bomb-'));
+    try {
+      // 1 GiB of zeros as RLE blocks of 128 KiB (RFC 8878), typed as a PoV blob: 32 KiB on disk.
+      const parts: number[] = [0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e, 0x06, 0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38];
+      for (let left = 1 << 30; left > 0; ) {
+        const size = Math.min(left, 128 * 1024);
+        left -= size;
+        const h = (size << 3) | 2 | (left === 0 ? 1 : 0);
+        parts.push(h & 0xff, (h >>> 8) & 0xff, (h >>> 16) & 0xff, 0);
+      }
+      const pov = join(tmp, 'bomb.pov');
+      writeFileSync(pov, encodePovFile({ blockData: Uint8Array.from(parts) }, { parentHead: new Uint8Array(72), relayParentNumber: 1, relayParentStorageRoot: new Uint8Array(32), maxPovSize: 5 << 20 }));
+      const code = join(tmp, 'adder.wasm');
+      writeFileSync(code, Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+      const env = { ...process.env, CI: '1', PVF_CACHE_DIR: join(tmp, 'cache') };
+      const timed = (args: string[]) => {
+        const r = spawnSync('/usr/bin/time', ['-f', '%M', BIN, ...args], { encoding: 'utf8', env });
+        return { code: r.status, stdout: r.stdout, rssKb: Number(r.stderr.trim().split('\n').at(-1)) };
+      };
+      const base = timed(['--version']);
+      const bomb = timed(['validate', '--code', code, '--pov-file', pov, '--json']);
+      assert.equal(bomb.code, 1, bomb.stdout);
+      const doc = JSON.parse(bomb.stdout) as { verdict: string; reason: string };
+      assert.deepEqual([doc.verdict, doc.reason], ['invalid', 'pov-decompression']);
+      assert.ok(bomb.rssKb - base.rssKb < (40 + 64) * 1024, `peak RSS ${bomb.rssKb} KiB vs ${base.rssKb} KiB for --version`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
