@@ -11,3 +11,15 @@ export function concatBytes(parts: ReadonlyArray<Uint8Array>): Uint8Array {
   }
   return out;
 }
+
+/** Unsigned LEB128, as the Wasm binary format writes u32 values. */
+export function leb128(n: number): Uint8Array {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return Uint8Array.from(out);
+}

@@ -4,22 +4,13 @@
  * or its own declared maximum when that is lower, written into the module itself so that every
  * engine enforces the same limit (a runtime's memory.grow and the host allocator alike).
  */
-import { concatBytes } from './bytes.ts';
+import { concatBytes, leb128 } from './bytes.ts';
 
 export class PrepareError extends Error {
   override readonly name = 'PrepareError';
 }
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
+const leb = (n: number): number[] => [...leb128(n)];
 
 class Cursor {
   constructor(

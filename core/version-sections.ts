@@ -5,22 +5,11 @@
  * leaves the module's behaviour exactly as it was.
  */
 import { Bytes, Tuple, Vector, str, u32, u8 } from 'scale-ts';
-import { concatBytes } from './bytes.ts';
+import { concatBytes, leb128 } from './bytes.ts';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { parseModule } from './wasm.ts';
 
 const CORE_API = blake2b(new TextEncoder().encode('Core'), { dkLen: 8 });
-
-function leb128(n: number): Uint8Array {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return Uint8Array.from(out);
-}
 
 export function customSection(name: string, payload: Uint8Array): Uint8Array {
   const nameBytes = new TextEncoder().encode(name);

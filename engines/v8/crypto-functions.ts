@@ -29,18 +29,20 @@ function panics<T>(f: () => T): T {
   }
 }
 
-/** (sig: ptr<sigLen>, msg: span, pub: ptr<pubLen>) -> bool */
-function verify(sigLen: number, pubLen: number, f: Verify): HostFunction {
+/** (sig: ptr<sigLen>, msg: span, pub: ptr<pubLen>) -> bool, with the verifier chosen per instance. */
+function verifyWith(sigLen: number, pubLen: number, pick: (h: HostState) => Verify): HostFunction {
   return {
     sig: 'i32,i64,i32->i32',
     make: (h) => (sig: number, msg: bigint, pub: number) => {
       const s = h.read(sig >>> 0, sigLen);
       const m = h.readSpan(msg);
       const p = h.read(pub >>> 0, pubLen);
-      return f(s, m, p) ? 1 : 0;
+      return pick(h)(s, m, p) ? 1 : 0;
     },
   };
 }
+
+const verify = (sigLen: number, pubLen: number, f: Verify): HostFunction => verifyWith(sigLen, pubLen, () => f);
 
 const batches = new WeakMap<HostState, BatchVerifier>();
 function batchOf(h: HostState): BatchVerifier {
@@ -49,17 +51,12 @@ function batchOf(h: HostState): BatchVerifier {
   return b;
 }
 
-function batchVerify(sigLen: number, pubLen: number, pick: (b: BatchVerifier) => Verify): HostFunction {
-  return {
-    sig: 'i32,i64,i32->i32',
-    make: (h) => (sig: number, msg: bigint, pub: number) => {
-      const s = h.read(sig >>> 0, sigLen);
-      const m = h.readSpan(msg);
-      const p = h.read(pub >>> 0, pubLen);
-      return pick(batchOf(h)).call(batchOf(h), s, m, p) ? 1 : 0;
-    },
-  };
-}
+/** The deprecated *_batch_verify functions: verify now, and fold the result into an active batch. */
+const batchVerify = (sigLen: number, pubLen: number, pick: (b: BatchVerifier) => Verify): HostFunction =>
+  verifyWith(sigLen, pubLen, (h) => {
+    const b = batchOf(h);
+    return (s, m, p) => pick(b).call(b, s, m, p);
+  });
 
 function recover(version: 1 | 2, compressed: boolean): HostFunction {
   return {
