@@ -15,7 +15,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assembleWatFile } from './wat.ts';
@@ -183,9 +183,15 @@ async function main(): Promise<void> {
 
   // The CLI
   const sample = await assembleWatFile(join(root, 'tests/pvfs/adder.wat'));
+  // Every test PVF, for `pvf smoke`.
+  const testPvfs: Record<string, string> = {};
+  for (const f of ['adder', ...readdirSync(join(root, 'tests/pvfs/hostile')).filter((n) => n.endsWith('.wat')).sort().map((n) => `hostile/${n.slice(0, -4)}`)]) {
+    testPvfs[f] = Buffer.from(await assembleWatFile(join(root, 'tests/pvfs', `${f}.wat`))).toString('base64');
+  }
   await bundle('cli/main.ts', join(stage, 'pvf.cjs'), {
     define: {
       __PVF_SAMPLE_WASM_BASE64__: JSON.stringify(Buffer.from(sample).toString('base64')),
+      __PVF_TEST_PVFS__: JSON.stringify(testPvfs),
       __PVF_VERSION__: JSON.stringify(pkg.version),
       __PVF_SIGNING_KEY__: JSON.stringify(key.publicHex),
     },

@@ -9,6 +9,7 @@ import { VERSION } from './version.ts';
 import { registerEngines } from './engines.ts';
 import { registerSessions } from './sessions.ts';
 import { registerPrecheck } from './precheck.ts';
+import { registerMatrix } from './matrix.ts';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.valid;
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   registerEngines(program, setExit);
   registerSessions(program);
   registerPrecheck(program, setExit);
+  registerMatrix(program, setExit);
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return EXIT.usage;

@@ -1,8 +1,9 @@
 /**
- * The feature gate of prepare: a module may use the Wasm MVP, sign-extension operators,
- * mutable-global imports/exports and non-trapping float-to-int conversions (which wasmtime enables
- * unless told otherwise, and polkadot does not tell it otherwise); bulk memory only when the
- * ExecutorParams carry WasmExtBulkMemory. Anything else (SIMD, threads/atomics, reference types,
+ * The feature gate of prepare: a module may use the Wasm MVP, sign-extension operators and
+ * mutable-global imports/exports; bulk memory only when the ExecutorParams carry
+ * WasmExtBulkMemory. Non-trapping float-to-int conversions are refused too: polkadot's prepare
+ * parses the module with parity-wasm to inject the stack limiter, and that parser cannot decode
+ * them, so such a module never reaches wasmtime. Anything else (SIMD, threads/atomics, reference types,
  * multi-value, tail calls, exceptions, GC, memory64, multi-memory, extended constants) is a
  * deterministic prevalidation failure. Every instruction of every function body is decoded.
  */
@@ -178,7 +179,7 @@ function body(r: R, opts: FeatureOptions): void {
     if (op >= 0x45 && op <= 0xc4) continue; // numeric operators (0xc0..0xc4: sign-extension)
     if (op === 0xfc) {
       const sub = r.u32();
-      if (sub <= 7) continue; // non-trapping float-to-int
+      if (sub <= 7) r.fail('non-trapping float-to-int conversions are not enabled');
       if (sub >= 8 && sub <= 17) {
         if (!opts.bulkMemory) r.fail(`bulk memory operator 0xfc ${sub} needs WasmExtBulkMemory`);
         if (sub === 8) {

@@ -13,6 +13,7 @@ import { BlobError, CODE_BOMB_LIMIT, POV_BOMB_LIMIT, decompressAs } from './blob
 import { ScaleError } from './scale.ts';
 import { checkFeatures, PrevalidationError } from './prevalidate.ts';
 import { capMemory, PrepareError } from './prepare.ts';
+import { canonicalizeNans, injectStackLimiter, InstrumentError } from './instrument.ts';
 import { InvalidCandidate, verdictFromError, type Verdict } from './verdict.ts';
 
 export interface LogLine {
@@ -31,15 +32,26 @@ export interface ExecutionLimits {
   bulkMemory?: boolean;
   /** Backing (no retry) or approval (one retry of an ambiguous worker death). */
   kind?: 'backing' | 'approval';
+  /** The deterministic stack limit (StackLogicalMax), in logical items. */
+  stackLogicalMax?: number;
 }
+
+export const DEFAULT_LOGICAL_STACK_MAX = 65536;
 
 export const DEFAULT_LIMITS: ExecutionLimits = { maxPages: 32 + 2048, timeoutMs: 2000 };
 
-function capMemoryOrInvalid(code: Uint8Array, maxPages: number): Uint8Array {
+/**
+ * Prepare's rewrites, in polkadot's order: the memory cap, the deterministic stack limiter
+ * (wasm-instrument's algorithm, StackLogicalMax), then NaN canonicalisation. A module they cannot
+ * handle is a deterministic preparation failure.
+ */
+export function prepareModule(code: Uint8Array, limits: ExecutionLimits): Uint8Array {
   try {
-    return capMemory(code, maxPages);
+    const capped = capMemory(code, limits.maxPages);
+    const limited = injectStackLimiter(capped, limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX);
+    return canonicalizeNans(limited);
   } catch (e) {
-    if (e instanceof PrepareError) throw new InvalidCandidate('prevalidation', e.message);
+    if (e instanceof PrepareError || e instanceof InstrumentError) throw new InvalidCandidate('prevalidation', e.message);
     throw e;
   }
 }
@@ -118,7 +130,7 @@ export async function validateCandidate(
       throw new InvalidCandidate('prevalidation', 'the code is not a Wasm module');
     }
     prevalidate(code, opts.limits);
-    const prepared = capMemoryOrInvalid(code, (opts.limits ?? DEFAULT_LIMITS).maxPages);
+    const prepared = prepareModule(code, opts.limits ?? DEFAULT_LIMITS);
     timings.prepareMs = ms(t);
     if (input.kind === 'pov') {
       t = performance.now();

@@ -2,7 +2,7 @@
 import type { Engine } from '../core/validate.ts';
 import { inProcessV8 } from './v8/index.ts';
 import { EngineStore } from './store/store.ts';
-import { workerEngine, type WorkerEngineOptions } from './worker-engine.ts';
+import { sourceV8Engine, workerEngine, type WorkerEngineOptions } from './worker-engine.ts';
 import type { EngineEntry } from './store/manifest.ts';
 
 export interface Registry {
@@ -31,7 +31,12 @@ export function newestActiveV8(entries: EngineEntry[]): EngineEntry | undefined 
 
 export function loadRegistry(opts: WorkerEngineOptions = {}): Registry {
   const store = EngineStore.open();
-  if (!store) return { store, engines: [inProcessV8], defaultEngine: inProcessV8, find: (id) => (id === inProcessV8.id ? inProcessV8 : undefined) };
+  if (!store) {
+    // Running from source: the v8 worker of this checkout, on the running node (via tsx), so the
+    // CLI has the same isolation and timeouts as the engines a build carries.
+    const source = sourceV8Engine();
+    return { store, engines: [source], defaultEngine: source, find: (id) => (id === source.id ? source : id === inProcessV8.id ? inProcessV8 : undefined) };
+  }
   const engines = store.manifest.engines.map((e) => workerEngine(store, e, opts));
   const newest = newestActiveV8(store.manifest.engines);
   const defaultEngine = engines.find((e) => e.id === newest?.id) ?? engines[0];

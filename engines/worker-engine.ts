@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type Engine, type LogLine } from '../core/validate.ts';
 import { HostFault, InvalidCandidate } from '../core/verdict.ts';
 import { encodeRequest, type WorkerResponse } from './protocol.ts';
@@ -57,15 +58,27 @@ async function resolveCommand(store: EngineStore, e: EngineEntry, opts: WorkerEn
 }
 
 export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions = {}): Engine {
+  return processEngine(e.id, e.family, e.vmVersion, async () => {
+    if (e.status === 'revoked' && !opts.allowRevoked) {
+      throw new HostFault('engine-revoked', `engine ${e.id} is revoked${e.advisory ? `: ${e.advisory}` : ''}`);
+    }
+    return resolveCommand(store, e, opts);
+  });
+}
+
+/** The v8 worker of a source checkout, run by the current node through tsx (development only). */
+export function sourceV8Engine(): Engine {
+  const worker = fileURLToPath(new URL('./v8/worker.ts', import.meta.url));
+  return processEngine(`v8-source-node${process.versions.node}`, 'v8', process.versions.v8, async () => [process.execPath, '--import', import.meta.resolve('tsx'), worker]);
+}
+
+function processEngine(id: string, family: string, vmVersion: string, command: () => Promise<string[]>): Engine {
   return {
-    id: e.id,
-    family: e.family,
-    vmVersion: e.vmVersion,
+    id,
+    family,
+    vmVersion,
     async execute(code, params, run) {
-      if (e.status === 'revoked' && !opts.allowRevoked) {
-        throw new HostFault('engine-revoked', `engine ${e.id} is revoked${e.advisory ? `: ${e.advisory}` : ''}`);
-      }
-      const argv = await resolveCommand(store, e, opts);
+      const argv = await command();
       const limits = run.limits ?? DEFAULT_LIMITS;
       const request = encodeRequest(code, params, limits);
       const once = async (): Promise<WorkerResponse> => {
@@ -97,7 +110,7 @@ export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEng
         for (const l of logs) run.onLog?.(l);
         if (res.ok) return { raw: new Uint8Array(Buffer.from(res.raw, 'hex')), logs, timings: res.timings };
         if (res.verdict === 'invalid') throw Object.assign(new InvalidCandidate(res.reason, res.detail), { logs });
-        throw new HostFault(res.reason, `${e.id}: ${res.detail}`);
+        throw new HostFault(res.reason, `${id}: ${res.detail}`);
       }
     },
   };

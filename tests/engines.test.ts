@@ -244,7 +244,7 @@ describe('limits give the same verdict on every engine', { skip: SKIP }, () => {
   const files: Record<string, string> = {};
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'pvf-limits-'));
-    for (const n of ['infinite_loop', 'grow_bomb', 'grow_probe', 'malloc_bomb', 'uses_simd', 'infinite_recursion']) {
+    for (const n of ['infinite_loop', 'grow_bomb', 'grow_probe', 'malloc_bomb', 'uses_simd', 'infinite_recursion', 'depth_probe', 'nan_bits']) {
       files[n] = join(tmp, `${n}.wasm`);
       writeFileSync(files[n], await pvf(`hostile/${n}`));
     }
@@ -298,10 +298,33 @@ describe('limits give the same verdict on every engine', { skip: SKIP }, () => {
     assert.deepEqual((JSON.parse(p.stdout) as { verdict: string; reason: string }).reason, 'prevalidation');
   });
 
-  it('unbounded recursion is invalid: execution-error on every engine', () => {
+  it('unbounded recursion is invalid at StackLogicalMax(1024) on every engine, and the depth is identical', () => {
     for (const e of engines) {
-      const r = run('infinite_recursion', e);
+      const r = run('infinite_recursion', e, ['--executor-params', '0x040200040000']);
       assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [1, 'invalid', 'execution-error'], `${e}: ${r.stdout}`);
+      // depth_probe: each frame of $f costs 5 logical items, validate_block's thunk 7: the deepest
+      // recursion that fits 1024 is 202 (checked on every engine, in smoke too).
+      const ok = pvfRun(['validate', '--code', files.depth_probe, '--params', '0xca000000', '--engine', e, '--executor-params', '0x040200040000', '--json'], { PVF_CACHE_DIR: join(tmp, 'cache') });
+      assert.equal((JSON.parse(ok.stdout) as { result?: { headData: string } }).result?.headData, '0xca000000', `${e}: ${ok.stdout}`);
+      const deeper = pvfRun(['validate', '--code', files.depth_probe, '--params', '0xcb000000', '--engine', e, '--executor-params', '0x040200040000', '--json'], { PVF_CACHE_DIR: join(tmp, 'cache') });
+      assert.equal(deeper.code, 1, `${e}: ${deeper.stdout}`);
+    }
+  });
+
+  it('at the default StackLogicalMax a wasmi engine whose own call stack runs out first abstains', () => {
+    for (const e of engines.filter((x) => x.startsWith('wasmi-'))) {
+      const r = pvfRun(['validate', '--code', files.depth_probe, '--params', '0x10270000', '--engine', e, '--json'], { PVF_CACHE_DIR: join(tmp, 'cache') }); // depth 10000
+      assert.deepEqual([r.code, (JSON.parse(r.stdout) as { reason: string }).reason], [2, 'engine-unavailable'], `${e}: ${r.stdout}`);
+    }
+    const v8 = engines.find((x) => x.startsWith('v8-'))!;
+    const r = pvfRun(['validate', '--code', files.depth_probe, '--params', '0x10270000', '--engine', v8, '--json'], { PVF_CACHE_DIR: join(tmp, 'cache') });
+    assert.equal((JSON.parse(r.stdout) as { result?: { headData: string } }).result?.headData, '0x10270000');
+  });
+
+  it('NaN results are canonical and identical on every engine', () => {
+    for (const e of engines) {
+      const r = run('nan_bits', e);
+      assert.equal(r.doc.result?.headData, '0x0000c07f000000000000f87f0000c07f', `${e}: ${r.stdout}`);
     }
   });
 

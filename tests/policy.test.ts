@@ -113,9 +113,11 @@ describe('prevalidation feature gate', () => {
     assert.throws(() => checkFeatures(shared, { bulkMemory: false }), /shared memory needs threads/);
   });
 
-  it('MVP, sign-extension and non-trapping conversions pass; bulk memory with WasmExtBulkMemory', async () => {
-    const ok = await assembleWat('(module (memory 1) (func (result i32) (i32.extend8_s (i32.trunc_sat_f32_s (f32.const 1.5)))))');
+  it('MVP and sign-extension pass; non-trapping conversions do not; bulk memory with WasmExtBulkMemory', async () => {
+    const ok = await assembleWat('(module (memory 1) (func (result i32) (i32.extend8_s (i32.trunc_f32_s (f32.const 1.5)))))');
     assert.doesNotThrow(() => checkFeatures(ok, { bulkMemory: false }));
+    const sat = await assembleWat('(module (func (result i32) (i32.trunc_sat_f32_s (f32.const 1.5))))');
+    assert.throws(() => checkFeatures(sat, { bulkMemory: false }), /non-trapping float-to-int/);
     const bulk = await assembleWat('(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 1))))');
     assert.doesNotThrow(() => checkFeatures(bulk, { bulkMemory: true }));
     const adder = await pvf('adder');

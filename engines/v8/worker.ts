@@ -1,18 +1,30 @@
 /**
  * The execute worker of a v8 engine: run by the engine's own node binary, it executes one
  * `validate_block` with the PVF host API and prints the answer (see ../protocol.ts).
+ *
+ * The job runs on a thread with a 256 MiB stack (polkadot's native stack limit): the deterministic
+ * stack limiter injected by prepare, not V8's default ~1 MiB stack, must decide where recursion
+ * stops. The main thread only reads the request, starts the CPU-time watchdog and prints.
  */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
 import { verdictFromError } from '../../core/verdict.ts';
 import { initZstd } from '../../core/blob.ts';
-import { decodeRequest, readStdin, type WorkerLog, type WorkerResponse } from '../protocol.ts';
+import { decodeRequest, readStdin, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
 import { startWatchdog } from '../watchdog.ts';
 import { callValidateBlock, compilePvf, instantiatePvf } from './execute.ts';
 
-async function run(): Promise<WorkerResponse> {
+export const JOB_STACK_MB = 256;
+
+interface Job {
+  header: WorkerRequest;
+  code: Uint8Array;
+  params: Uint8Array;
+}
+
+async function execute({ header, code, params }: Job): Promise<WorkerResponse> {
   let logs: WorkerLog[] = [];
   try {
-    const { header, code, params } = decodeRequest(await readStdin());
-    startWatchdog(header.timeoutMs);
     await initZstd();
     const t0 = performance.now();
     const inst = await instantiatePvf(await compilePvf(code), { maxPages: header.maxPages });
@@ -34,6 +46,34 @@ async function run(): Promise<WorkerResponse> {
   }
 }
 
-run().then((r) => {
-  process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0));
-});
+/**
+ * The job thread runs this same script. From a source checkout (a .ts file run through tsx) the
+ * thread registers tsx itself first: Node 20 does not pass loader hooks on to worker threads.
+ */
+function jobThread(script: string, job: Job): Worker {
+  const options = { workerData: job, resourceLimits: { stackSizeMb: JOB_STACK_MB } };
+  if (!script.endsWith('.ts')) return new Worker(script, options);
+  const api = import.meta.resolve('tsx/esm/api');
+  const source = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); });`;
+  return new Worker(source, { ...options, eval: true });
+}
+
+async function main(): Promise<WorkerResponse> {
+  try {
+    const job = decodeRequest(await readStdin());
+    startWatchdog(job.header.timeoutMs);
+    return await new Promise<WorkerResponse>((resolve) => {
+      const t = jobThread(process.argv[1], job);
+      t.once('message', (m: WorkerResponse) => resolve(m));
+      t.once('error', (e) => resolve({ ok: false, verdict: 'abstain', reason: 'internal-error', detail: `job thread failed: ${e.message}`, logs: [] }));
+    });
+  } catch (e) {
+    return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `v8 worker: ${(e as Error).message}`, logs: [] };
+  }
+}
+
+if (isMainThread) {
+  main().then((r) => process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0)));
+} else {
+  void execute(workerData as Job).then((r) => parentPort?.postMessage(r));
+}

@@ -78,6 +78,12 @@ async function run(): Promise<WorkerResponse> {
     // smaller maximum: this engine cannot honour such a MaxMemoryPages. Not the PVF's fault.
     return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: 'this wasmi engine needs a memory maximum of at least the initial pages + 2048; the MaxMemoryPages in force is lower', logs: [] };
   }
+  if (/call stack exhausted/i.test(detail)) {
+    // wasmi's own call stack (about 1024 frames) ran out before the deterministic stack limiter
+    // injected by prepare fired: polkadot's engine would have gone deeper, so this engine cannot
+    // judge the candidate under the StackLogicalMax in force.
+    return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: `wasmi ran out of call stack before the logical stack limit: ${detail}`, logs: [] };
+  }
   if (/pointer and size returned by the function are invalid/i.test(detail)) return { ok: false, verdict: 'invalid', reason: 'bad-output', detail, logs: [] };
   if (PVF_FAULTS.some((re) => re.test(detail))) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
   return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `wasmi executor: ${detail}`, logs: [] };

@@ -1,0 +1,127 @@
+/** `pvf smoke` and `pvf conformance`: the same candidates on several engines, diffed. */
+import type { Command } from 'commander';
+import { cpus } from 'node:os';
+import { writeFileSync, renameSync } from 'node:fs';
+import { runMatrix, type Job, type MatrixReport } from '../core/conformance.ts';
+import { CorpusError, readCorpus, shard } from '../core/corpus.ts';
+import { smokeCases } from '../core/smoke.ts';
+import type { Engine } from '../core/validate.ts';
+import { loadRegistry } from '../engines/registry.ts';
+import { dataError, usageError } from './errors.ts';
+import { junitXml } from './junit.ts';
+import { testPvf } from './sample.ts';
+
+function writeJunit(path: string | undefined, title: string, report: MatrixReport): void {
+  if (!path) return;
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, junitXml(title, report));
+  renameSync(tmp, path);
+}
+
+function progress(json: boolean | undefined): ((done: number, total: number) => void) | undefined {
+  if (json || !process.stderr.isTTY || !((process.stderr.columns ?? 0) > 0) || process.env.CI) return undefined;
+  const t0 = performance.now();
+  return (done, total) => {
+    const eta = ((performance.now() - t0) / done) * (total - done);
+    process.stderr.write(`\r${done}/${total} (${Math.round((done / total) * 100)} %, ETA ${(eta / 1000).toFixed(0)} s)   ${done === total ? '\n' : ''}`);
+  };
+}
+
+function printTable(report: MatrixReport): void {
+  const names = [...new Set(report.results.map((r) => r.candidate))];
+  const width = Math.max(...names.map((n) => n.length), 9) + 2;
+  process.stdout.write(''.padEnd(width) + report.engines.map((e) => e.padEnd(26)).join('') + '\n');
+  for (const n of names) {
+    const cells = report.engines.map((e) => {
+      const r = report.results.find((x) => x.candidate === n && x.engine === e)!;
+      const mark = r.failure ? '✗' : '✓';
+      return `${mark} ${r.verdict}${r.reason ? ` ${r.reason}` : ''}`.slice(0, 25).padEnd(26);
+    });
+    process.stdout.write(n.padEnd(width) + cells.join('') + '\n');
+  }
+}
+
+function finish(report: MatrixReport, o: { json?: boolean }, setExit: (c: number) => void): void {
+  const failures = report.results.filter((r) => r.failure);
+  if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
+  else {
+    for (const d of report.divergences) process.stdout.write(`DIVERGENCE ${d.candidate}: ${d.what}\n  repro: ${d.repro}\n`);
+    printTable(report);
+    for (const f of failures) process.stdout.write(`FAIL ${f.candidate} on ${f.engine}: ${f.failure}\n`);
+    process.stdout.write(`${report.candidates} candidates × ${report.engines.length} engines: ${report.divergences.length} divergences, ${failures.length} failures\n`);
+  }
+  setExit(report.divergences.length === 0 && failures.length === 0 ? 0 : 1);
+}
+
+function selectEngines(all: Engine[], list: string | undefined): Engine[] {
+  if (!list) return all;
+  return list.split(',').map((id) => {
+    const e = all.find((x) => x.id === id.trim());
+    if (!e) throw usageError(`--engines: unknown engine ${id} (this binary carries: ${all.map((x) => x.id).join(', ')})`);
+    return e;
+  });
+}
+
+function parseJobs(text: string | undefined): number {
+  if (text === undefined) return cpus().length;
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw usageError(`--jobs ${text}: give a positive number`);
+  return Number(text);
+}
+
+export function registerMatrix(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('smoke')
+    .description('run the built-in vectors (own and hostile PVFs) on every engine this binary carries')
+    .option('--json', 'print JSON')
+    .option('--junit <file>', 'also write JUnit XML')
+    .option('--jobs <n>', 'parallel executions (default: cores)')
+    .action(async (o: { json?: boolean; junit?: string; jobs?: string }) => {
+      const reg = loadRegistry();
+      const jobs: Job[] = [];
+      for (const c of smokeCases()) {
+        jobs.push({ name: c.name, input: { kind: 'params', code: await testPvf(c.pvf), params: c.params }, limits: c.limits, expected: c.expected });
+      }
+      const report = await runMatrix(jobs, reg.engines, {
+        concurrency: parseJobs(o.jobs),
+        repro: (job) => `pvf smoke --json   # case "${job.name}"`,
+        onDone: progress(o.json),
+      });
+      writeJunit(o.junit, 'pvf smoke', report);
+      finish(report, o, setExit);
+    });
+
+  program
+    .command('conformance')
+    .description('run a corpus of candidates on several engines and report every difference')
+    .requiredOption('--corpus <dir>', 'a candidate corpus (DESIGN.md format) or folders of code + .pov files')
+    .option('--engines <ids>', 'comma-separated engine ids (default: all)')
+    .option('--all', 'every engine this binary carries (the default)')
+    .option('--jobs <n>', 'parallel executions (default: cores)')
+    .option('--shard <i/n>', 'run only shard i of n (1-based), for a CI matrix')
+    .option('--json', 'print JSON')
+    .option('--junit <file>', 'also write JUnit XML')
+    .action(async (o: { corpus: string; engines?: string; all?: boolean; jobs?: string; shard?: string; json?: boolean; junit?: string }) => {
+      if (o.all && o.engines) throw usageError('give --engines or --all, not both');
+      let jobs: Job[];
+      try {
+        jobs = readCorpus(o.corpus);
+      } catch (e) {
+        if (e instanceof CorpusError) throw dataError(`--corpus ${e.message}`);
+        throw e;
+      }
+      if (o.shard) {
+        const m = /^(\d+)\/(\d+)$/.exec(o.shard);
+        if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw usageError(`--shard ${o.shard}: give i/n with 1 ≤ i ≤ n`);
+        jobs = shard(jobs, Number(m[1]), Number(m[2]));
+      }
+      const reg = loadRegistry();
+      const engines = selectEngines(reg.engines, o.engines);
+      const report = await runMatrix(jobs, engines, {
+        concurrency: parseJobs(o.jobs),
+        repro: (job, ids) => ids.map((id) => `pvf validate --code ${job.files?.code} --pov-file ${job.files?.pov} --engine ${id} --json`).join(' ; '),
+        onDone: progress(o.json),
+      });
+      writeJunit(o.junit, 'pvf conformance', report);
+      finish(report, o, setExit);
+    });
+}
