@@ -4,7 +4,7 @@
  * --executor-params for forensics, or the default engine with default params.
  */
 import { readFileSync } from 'node:fs';
-import { bulkMemoryEnabled, stackLogicalMax, checkConsistency, decodeExecutorParams, encodeExecutorParams, execTimeout, executorParamsHash, maxMemoryPagesTotal, type ExecutorParam } from '../core/executor-params.ts';
+import { bulkMemoryEnabled, prepHash, stackLogicalMax, checkConsistency, decodeExecutorParams, encodeExecutorParams, execTimeout, executorParamsHash, maxMemoryPagesTotal, type ExecutorParam } from '../core/executor-params.ts';
 import { HexError, parseHex, toHex } from '../core/hex.ts';
 import { parseSchedule, resolveSession, ScheduleError, type Schedule } from '../core/schedule.ts';
 import { ScaleError } from '../core/scale.ts';
@@ -19,6 +19,7 @@ export interface Policy {
   session: number | undefined;
   params: ExecutorParam[];
   paramsHash: string;
+  prepHash: string;
   limits: ExecutionLimits;
   kind: Kind;
 }
@@ -86,6 +87,7 @@ export function resolvePolicy(o: { session?: string; schedule?: string; engine?:
     session,
     params,
     paramsHash: toHex(executorParamsHash(params)),
+    prepHash: toHex(prepHash(params)),
     limits: { maxPages: maxMemoryPagesTotal(params), timeoutMs: Number(execTimeout(params, kind)), bulkMemory: bulkMemoryEnabled(params), kind, stackLogicalMax: stackLogicalMax(params) },
     kind,
   };

@@ -4,6 +4,8 @@ import { validateCandidate, type CandidateInput, type Engine } from '../core/val
 import { exitCodeOf, type Verdict } from '../core/verdict.ts';
 import { sampleParams } from '../core/sample.ts';
 import { loadRegistry, type Registry } from '../engines/registry.ts';
+import { cacheRoot, secureDir } from '../engines/store/store.ts';
+import type { PreparedCache } from '../core/prepared-cache.ts';
 import { spinnerFactory } from './spinner.ts';
 import { resolvePolicy } from './policy.ts';
 import { usageError } from './errors.ts';
@@ -56,6 +58,17 @@ function engineFor(reg: Registry, id: string | undefined): Engine | Verdict {
   };
 }
 
+/** Prepared artifacts are cached beside the engines, by the binary only (not from source). */
+function preparedCacheFor(reg: Registry): PreparedCache | undefined {
+  if (!reg.store) return undefined;
+  try {
+    secureDir(cacheRoot());
+    return { root: cacheRoot() };
+  } catch {
+    return undefined;
+  }
+}
+
 export function registerValidate(program: Command, setExit: (code: number) => void): void {
   program
     .command('validate')
@@ -77,14 +90,15 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
     .action(async (o: ValidateOptions) => {
       const policy = resolvePolicy(o);
       const input = await buildInput(o);
-      const engine = engineFor(loadRegistry({ onExtract: spinnerFactory(o.json), allowRevoked: o.allowRevoked }), policy.engineId);
+      const reg = loadRegistry({ onExtract: spinnerFactory(o.json), allowRevoked: o.allowRevoked });
+      const engine = engineFor(reg, policy.engineId);
       const onLog = o.verbose
         ? (l: { level: string; target: string; message: string }) => process.stderr.write(`[${l.level} ${l.target}] ${l.message}\n`)
         : undefined;
       const report =
         'verdict' in engine
           ? { verdict: engine, engine: policy.engineId ?? '', logs: [], timings: {} }
-          : await validateCandidate(input, engine, { onLog, limits: policy.limits });
+          : await validateCandidate(input, engine, { onLog, limits: policy.limits, prepHash: policy.prepHash, preparedCache: preparedCacheFor(reg) });
       const context = { session: policy.session, paramsHash: policy.paramsHash, kind: policy.kind };
       process.stdout.write(o.json ? JSON.stringify(reportJson(report, context)) + '\n' : reportText(report, context));
       setExit(exitCodeOf(report.verdict));

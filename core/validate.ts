@@ -14,6 +14,7 @@ import { ScaleError } from './scale.ts';
 import { checkFeatures, PrevalidationError } from './prevalidate.ts';
 import { capMemory, PrepareError } from './prepare.ts';
 import { canonicalizeNans, injectStackLimiter, InstrumentError } from './instrument.ts';
+import { preparedOrPrepare, type PreparedCache } from './prepared-cache.ts';
 import { InvalidCandidate, verdictFromError, type Verdict } from './verdict.ts';
 
 export interface LogLine {
@@ -109,7 +110,7 @@ async function decompressOrInvalid(use: 'code' | 'pov', blob: Uint8Array, limit:
 export async function validateCandidate(
   input: CandidateInput,
   engine: Engine,
-  opts: { onLog?: (l: LogLine) => void; limits?: ExecutionLimits } = {},
+  opts: { onLog?: (l: LogLine) => void; limits?: ExecutionLimits; preparedCache?: PreparedCache; prepHash?: string } = {},
 ): Promise<ValidationReport> {
   const timings: Record<string, number> = {};
   let logs: LogLine[] = [];
@@ -130,8 +131,11 @@ export async function validateCandidate(
       throw new InvalidCandidate('prevalidation', 'the code is not a Wasm module');
     }
     prevalidate(code, opts.limits);
-    const prepared = prepareModule(code, opts.limits ?? DEFAULT_LIMITS);
+    const limits = opts.limits ?? DEFAULT_LIMITS;
+    const prepKey = opts.prepHash ?? `${limits.maxPages}-${limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX}-${limits.bulkMemory ? 1 : 0}`;
+    const { module: prepared, cached } = preparedOrPrepare(opts.preparedCache, engine.id, code, prepKey, (c) => prepareModule(c, limits));
     timings.prepareMs = ms(t);
+    if (cached) timings.preparedFromCache = 1;
     if (input.kind === 'pov') {
       t = performance.now();
       const blockData = await decompressOrInvalid('pov', input.pov.blockData, POV_BOMB_LIMIT);

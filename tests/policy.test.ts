@@ -147,3 +147,36 @@ describe('memory cap', () => {
     if (rep.verdict.verdict === 'valid') assert.equal(new DataView(rep.verdict.result.headData.buffer).getUint32(0, true), 2080);
   });
 });
+
+describe('prepared artifact cache', () => {
+  it('reuses an intact artifact and re-prepares a damaged one, never using it', async () => {
+    const { preparedOrPrepare } = await import('../core/prepared-cache.ts');
+    const { prepareModule, DEFAULT_LIMITS } = await import('../core/validate.ts');
+    const root = mkdtempSync(join(tmpdir(), 'pvf-prep-'));
+    try {
+      const code = await pvf('adder');
+      let calls = 0;
+      const prep = (c: Uint8Array) => {
+        calls++;
+        return prepareModule(c, DEFAULT_LIMITS);
+      };
+      const a = preparedOrPrepare({ root }, 'engine-x', code, '0xabc', prep);
+      const b = preparedOrPrepare({ root }, 'engine-x', code, '0xabc', prep);
+      assert.deepEqual([a.cached, b.cached, calls], [false, true, 1]);
+      assert.deepEqual(b.module, a.module);
+      // Another prep hash or engine is another entry.
+      assert.equal(preparedOrPrepare({ root }, 'engine-y', code, '0xabc', prep).cached, false);
+      // Damage the cached artifact: the checksum no longer matches, so it is prepared again.
+      const { readdirSync, appendFileSync } = await import('node:fs');
+      const dir = join(root, 'prepared', 'v1', 'engine-x');
+      const wasm = readdirSync(dir).find((f) => f.endsWith('.wasm'))!;
+      appendFileSync(join(dir, wasm), Uint8Array.of(0));
+      const c = preparedOrPrepare({ root }, 'engine-x', code, '0xabc', prep);
+      assert.deepEqual([c.cached, calls], [false, 3]);
+      assert.deepEqual(c.module, a.module);
+      assert.equal(preparedOrPrepare({ root }, 'engine-x', code, '0xabc', prep).cached, true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * Prepared artifacts (the module after prepare's rewrites), cached under (engine id, code hash,
+ * prep hash) with a checksum. A cached artifact whose checksum does not match is prepared again,
+ * never executed. Writes go to a temporary name and are renamed into place.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Bumped whenever prepare's output for the same inputs changes. */
+export const PREPARE_VERSION = 1;
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+export interface PreparedCache {
+  root: string;
+}
+
+function paths(cache: PreparedCache, engine: string, code: Uint8Array, prepHash: string) {
+  const dir = join(cache.root, 'prepared', `v${PREPARE_VERSION}`, engine.replace(/[^A-Za-z0-9._-]/g, '_'));
+  const base = `${sha256(code)}-${prepHash.replace(/^0x/, '')}`;
+  return { dir, artifact: join(dir, `${base}.wasm`), checksum: join(dir, `${base}.sha256`) };
+}
+
+/** The prepared module from the cache if it is intact, else `prepare(code)` (and cache it). */
+export function preparedOrPrepare(
+  cache: PreparedCache | undefined,
+  engine: string,
+  code: Uint8Array,
+  prepHash: string,
+  prepare: (code: Uint8Array) => Uint8Array,
+): { module: Uint8Array; cached: boolean } {
+  if (!cache) return { module: prepare(code), cached: false };
+  const p = paths(cache, engine, code, prepHash);
+  try {
+    const bytes = new Uint8Array(readFileSync(p.artifact));
+    if (readFileSync(p.checksum, 'utf8').trim() === sha256(bytes)) return { module: bytes, cached: true };
+  } catch {
+    /* not cached */
+  }
+  const module = prepare(code);
+  try {
+    mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+    const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+    writeFileSync(`${p.artifact}.${tag}`, module);
+    writeFileSync(`${p.checksum}.${tag}`, sha256(module) + '\n');
+    renameSync(`${p.artifact}.${tag}`, p.artifact);
+    renameSync(`${p.checksum}.${tag}`, p.checksum);
+  } catch {
+    // A cache we cannot write is not a reason to fail validation: the prepared bytes are in hand.
+    rmSync(`${p.artifact}.tmp`, { force: true });
+  }
+  return { module, cached: false };
+}
