@@ -6,6 +6,7 @@ import { sampleParams } from '../core/sample.ts';
 import { loadRegistry, type Registry } from '../engines/registry.ts';
 import { cacheRoot, secureDir } from '../engines/store/store.ts';
 import type { PreparedCache } from '../core/prepared-cache.ts';
+import { recordCandidate } from '../core/record.ts';
 import { spinnerFactory } from './spinner.ts';
 import { resolvePolicy } from './policy.ts';
 import { usageError } from './errors.ts';
@@ -26,6 +27,7 @@ interface ValidateOptions {
   executorParams?: string;
   kind?: string;
   allowRevoked?: boolean;
+  record?: string;
   sample?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -84,12 +86,14 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
     .option('--executor-params <hex>', 'SCALE ExecutorParams (overrides the schedule; forensics)')
     .option('--kind <kind>', 'backing (2 s default timeout) or approval (12 s)', 'backing')
     .option('--allow-revoked', 'run on a revoked engine anyway (forensics only)')
+    .option('--record <dir>', 'append the candidate and its verdict to a corpus (needs --pov-file or --pov/--pvd)')
     .option('--sample', 'validate the built-in sample candidate (the adder PVF, block 1)')
     .option('--json', 'print the verdict as JSON')
     .option('-v, --verbose', 'print the PVF\'s log lines to stderr as they happen')
     .action(async (o: ValidateOptions) => {
       const policy = resolvePolicy(o);
       const input = await buildInput(o);
+      if (o.record && input.kind !== 'pov') throw usageError('--record needs the candidate as a PoV (--pov-file, or --pov with --pvd)');
       const reg = loadRegistry({ onExtract: spinnerFactory(o.json), allowRevoked: o.allowRevoked });
       const engine = engineFor(reg, policy.engineId);
       const onLog = o.verbose
@@ -99,6 +103,9 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
         'verdict' in engine
           ? { verdict: engine, engine: policy.engineId ?? '', logs: [], timings: {} }
           : await validateCandidate(input, engine, { onLog, limits: policy.limits, prepHash: policy.prepHash, preparedCache: preparedCacheFor(reg) });
+      if (o.record && report.verdict.verdict !== 'abstain' && input.kind === 'pov') {
+        recordCandidate(o.record, input.code, input.pov, input.pvd, report.verdict, report.engine);
+      }
       const context = { session: policy.session, paramsHash: policy.paramsHash, kind: policy.kind };
       process.stdout.write(o.json ? JSON.stringify(reportJson(report, context)) + '\n' : reportText(report, context));
       setExit(exitCodeOf(report.verdict));

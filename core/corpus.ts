@@ -59,7 +59,12 @@ export function readCorpus(root: string): Job[] {
         }
         if (expected.verdict !== 'valid' && expected.verdict !== 'invalid') throw new CorpusError(`${dir}/expected.json: verdict must be valid or invalid`);
         // A runtime's panic text is informative; the comparable fields are verdict, headData, raw.
-        expected = { verdict: expected.verdict, ...(expected.headData ? { headData: expected.headData } : {}), ...(expected.raw ? { raw: expected.raw } : {}) };
+        expected = {
+          verdict: expected.verdict,
+          ...(expected.headData ? { headData: expected.headData } : {}),
+          ...(expected.raw ? { raw: expected.raw } : {}),
+          ...(expected.verdict === 'invalid' && expected.reason ? { reason: expected.reason } : {}),
+        };
       }
       jobs.push(povJob(entry, code, join(dir, 'candidate.pov'), expected));
       continue;

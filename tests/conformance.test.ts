@@ -117,3 +117,21 @@ describe('pvf conformance and pvf smoke (CLI)', () => {
     }
   });
 });
+
+describe('validate --record', () => {
+  it('appends candidates with their verdicts to a corpus that conformance replays', () => {
+    const rec = join(dir, 'recorded');
+    const code = join(dir, 'adder.wasm');
+    for (const k of [0, 1, 1]) {
+      const r = runCli(['validate', '--code', code, '--pov-file', join(dir, `cand-${k}`, 'candidate.pov'), '--record', rec]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const jobs = readCorpus(rec);
+    assert.equal(jobs.length, 2, 'the same candidate twice is recorded once');
+    assert.ok(jobs.every((j) => j.expected?.verdict === 'valid' && j.expected.headData && j.expected.raw));
+    const replay = runCli(['conformance', '--corpus', rec, '--json']);
+    assert.equal(replay.code, 0, replay.stdout);
+    const params = runCli(['validate', '--sample', '--record', rec]);
+    assert.equal(params.code, 64);
+  });
+});
