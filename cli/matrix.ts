@@ -10,6 +10,7 @@ import { loadRegistry } from '../engines/registry.ts';
 import { dataError, usageError } from './errors.ts';
 import { junitXml } from './junit.ts';
 import { testPvf } from './sample.ts';
+import { preparedCacheFor } from './validate.ts';
 
 function writeJunit(path: string | undefined, title: string, report: MatrixReport): void {
   if (!path) return;
@@ -85,6 +86,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         concurrency: parseJobs(o.jobs),
         repro: (job) => `pvf smoke --json   # case "${job.name}"`,
         onDone: progress(o.json),
+        preparedCache: preparedCacheFor(reg),
       });
       writeJunit(o.junit, 'pvf smoke', report);
       finish(report, o, setExit);
@@ -120,6 +122,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         concurrency: parseJobs(o.jobs),
         repro: (job, ids) => ids.map((id) => `pvf validate --code ${job.files?.code} --pov-file ${job.files?.pov} --engine ${id} --json`).join(' ; '),
         onDone: progress(o.json),
+        preparedCache: preparedCacheFor(reg),
       });
       writeJunit(o.junit, 'pvf conformance', report);
       finish(report, o, setExit);

@@ -61,7 +61,7 @@ function engineFor(reg: Registry, id: string | undefined): Engine | Verdict {
 }
 
 /** Prepared artifacts are cached beside the engines, by the binary only (not from source). */
-function preparedCacheFor(reg: Registry): PreparedCache | undefined {
+export function preparedCacheFor(reg: Registry): PreparedCache | undefined {
   if (!reg.store) return undefined;
   try {
     secureDir(cacheRoot());

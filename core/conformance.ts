@@ -5,6 +5,7 @@
  */
 import { toHex } from './hex.ts';
 import { validateCandidate, type CandidateInput, type Engine, type ExecutionLimits } from './validate.ts';
+import type { PreparedCache } from './prepared-cache.ts';
 
 export interface Expectation {
   verdict: 'valid' | 'invalid' | 'abstain';
@@ -73,7 +74,13 @@ function compare(results: JobResult[]): string | undefined {
 export async function runMatrix(
   jobs: Job[],
   engines: Engine[],
-  opts: { concurrency: number; repro: (job: Job, engines: string[]) => string; onDone?: (done: number, total: number) => void },
+  opts: {
+    concurrency: number;
+    repro: (job: Job, engines: string[]) => string;
+    onDone?: (done: number, total: number) => void;
+    /** Prepared artifacts are reused across candidates and runs when a cache is given. */
+    preparedCache?: PreparedCache;
+  },
 ): Promise<MatrixReport> {
   const tasks = jobs.flatMap((job) => engines.map((engine) => ({ job, engine })));
   const results = new Map<string, JobResult>();
@@ -83,7 +90,7 @@ export async function runMatrix(
     while (next < tasks.length) {
       const { job, engine } = tasks[next++];
       const t0 = performance.now();
-      const rep = await validateCandidate(job.input, engine, { limits: job.limits });
+      const rep = await validateCandidate(job.input, engine, { limits: job.limits, preparedCache: opts.preparedCache });
       const v = rep.verdict;
       const r: JobResult = { candidate: job.name, engine: engine.id, verdict: v.verdict, ms: Math.round((performance.now() - t0) * 10) / 10 };
       if (v.verdict === 'valid') {

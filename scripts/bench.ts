@@ -7,18 +7,19 @@
  * - real Cumulus candidates (built by scripts/candidates): full validation of each block.
  * - the single executable (when built): its size against base node + compressed engines, cold
  *   (empty cache) and warm validation per engine, `--version` start-up, a worker's peak RSS.
+ * - conformance throughput with 1 and 2 jobs against the in-process ceiling.
  * - the CLI end to end: `dist/pvf validate --sample` as a process, against `node -e 0`.
  * Prints medians over repeated runs; ratios are what to compare across machines.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { EngineStore } from '../engines/store/store.ts';
 import { tmpdir } from 'node:os';
-import { decodePovFile } from '../core/codecs.ts';
+import { decodePovFile, encodePovFile, encodeValidationParams } from '../core/codecs.ts';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { assembleWatFile } from '../build/wat.ts';
-import { validateCandidate } from '../core/validate.ts';
+import { DEFAULT_LIMITS, prepareModule, validateCandidate } from '../core/validate.ts';
 import { decompressAs, CODE_BOMB_LIMIT } from '../core/blob.ts';
 import { sampleParams } from '../core/sample.ts';
 import { parseHex } from '../core/hex.ts';
@@ -76,11 +77,12 @@ if (existsSync(shared)) {
     const blob = readFileSync(join(shared, 'pvf', f));
     const code = (await decompressAs('code', blob, CODE_BOMB_LIMIT)).bytes;
     const dec = await median(9, () => decompressAs('code', blob, CODE_BOMB_LIMIT));
+    const prep = await median(3, () => prepareModule(code, DEFAULT_LIMITS));
     const inst = await median(9, async () => instantiatePvf(await compilePvf(code)));
     const floor = await median(9, () => bareInstantiate(code));
     const full = await median(9, () => validateCandidate({ kind: 'params', code: blob, params }, inProcessV8));
     console.log(
-      `${f.split('.')[0].padEnd(28)} decompress ${fmt(dec)}   compile+instantiate ${fmt(inst)} (bare ${fmt(floor)}, ratio ${(inst / floor).toFixed(2)})   full validation ${fmt(full)}`,
+      `${f.split('.')[0].padEnd(28)} decompress ${fmt(dec)}   prepare ${fmt(prep)}   compile+instantiate ${fmt(inst)} (bare ${fmt(floor)}, ratio ${(inst / floor).toFixed(2)})   full validation ${fmt(full)}`,
     );
   }
   // Real candidates: build the corpus into a temporary folder, then time each block's validation.
@@ -140,6 +142,53 @@ if (store) {
     colds.sort((a, b) => a - b);
     console.log(`${e.id.padEnd(28)} ${verdict}: cold ${fmt(colds[1])}, warm ${fmt(warm)} (cold/warm ${(colds[1] / warm).toFixed(1)}), worker peak RSS ${(rss / 1024).toFixed(0)} MiB = ${((rss * 1024) / size * 100).toFixed(1)} % of the binary`);
   }
+  // Conformance throughput (candidates/s) with 1 and 2 jobs, against the ceiling: the same prepared
+  // module executed in a loop in one process (in-process V8 of this node).
+  const v8 = store.manifest.engines.filter((e) => e.family === 'v8').at(-1)!;
+  const corpora: Array<[string, string, () => Promise<unknown>]> = [];
+  const adderCorpus = mkdtempSync(join(tmpdir(), 'pvf-bench-adder-'));
+  {
+    const code = await assembleWatFile(join(root, 'tests/pvfs/adder.wat'));
+    writeFileSync(join(adderCorpus, 'adder.wasm'), code);
+    const p = sampleParams();
+    for (let k = 0; k < 40; k++) {
+      mkdirSync(join(adderCorpus, `c${k}`));
+      writeFileSync(join(adderCorpus, `c${k}`, 'code.ref'), 'adder.wasm');
+      writeFileSync(join(adderCorpus, `c${k}`, 'candidate.pov'), encodePovFile({ blockData: p.subarray(75, 91) }, { parentHead: p.subarray(2, 74), relayParentNumber: k + 1, relayParentStorageRoot: new Uint8Array(32), maxPovSize: 1000 }));
+    }
+    const prepared = prepareModule(code, DEFAULT_LIMITS);
+    corpora.push(['adder', adderCorpus, () => inProcessV8.execute(prepared, p, {})]);
+  }
+  let realCorpus: string | undefined;
+  if (existsSync(shared)) {
+    const { buildCorpus } = await import('./candidates/build-corpus.ts');
+    realCorpus = mkdtempSync(join(tmpdir(), 'pvf-bench-real-'));
+    await buildCorpus({ out: realCorpus, shared, blocks: 5, log: () => {} });
+    for (const n of readdirSync(realCorpus)) if (!/^statemine-1000000-block-\d+$/.test(n) && n !== 'statemine-1000000.wasm') rmSync(join(realCorpus, n), { recursive: true, force: true });
+    const dir = join(realCorpus, 'statemine-1000000-block-1');
+    const code = (await decompressAs('code', readFileSync(join(realCorpus, 'statemine-1000000.wasm')), CODE_BOMB_LIMIT)).bytes;
+    const { pov, pvd } = decodePovFile(new Uint8Array(readFileSync(join(dir, 'candidate.pov'))));
+    const params = encodeValidationParams({ parentHead: pvd.parentHead, blockData: pov.blockData, relayParentNumber: pvd.relayParentNumber, relayParentStorageRoot: pvd.relayParentStorageRoot });
+    const prepared = prepareModule(code, DEFAULT_LIMITS);
+    corpora.push(['statemine block', realCorpus, () => inProcessV8.execute(prepared, params, {})]);
+  }
+  for (const [name, corpus, once] of corpora) {
+    const n = readdirSync(corpus).filter((x) => statSync(join(corpus, x)).isDirectory()).length;
+    const per = await median(5, once);
+    const ceiling = 1000 / per;
+    const cache = mkdtempSync(join(tmpdir(), 'pvf-bench-conf-'));
+    const rates = [1, 2].map((jobs) => {
+      spawnSync(bin, ['conformance', '--corpus', corpus, '--engines', v8.id, '--jobs', String(jobs)], { env: { ...env, PVF_CACHE_DIR: cache } }); // warm the caches
+      const t = performance.now();
+      const r = spawnSync(bin, ['conformance', '--corpus', corpus, '--engines', v8.id, '--jobs', String(jobs)], { env: { ...env, PVF_CACHE_DIR: cache } });
+      if (r.status !== 0) throw new Error(`conformance failed: ${r.stdout}`);
+      return n / ((performance.now() - t) / 1000);
+    });
+    rmSync(cache, { recursive: true, force: true });
+    console.log(`conformance ${name.padEnd(16)} ${n} candidates on ${v8.id}: 1 job ${rates[0].toFixed(1)}/s, 2 jobs ${rates[1].toFixed(1)}/s; ceiling (same prepared module in a loop, one process) ${ceiling.toFixed(1)}/s; ratios ${(rates[0] / ceiling).toFixed(3)} / ${(rates[1] / ceiling).toFixed(3)}`);
+  }
+  rmSync(adderCorpus, { recursive: true, force: true });
+  if (realCorpus) rmSync(realCorpus, { recursive: true, force: true });
   const version = await median(7, () => spawnSync(bin, ['--version'], { env }));
   const node0 = await median(7, () => spawnSync(process.execPath, ['-e', '0'], { env }));
   console.log(`${'dist/pvf --version'.padEnd(28)} ${fmt(version)}   node -e 0 ${fmt(node0)}   ratio ${(version / node0).toFixed(2)}`);
