@@ -89,6 +89,27 @@ describe('real Cumulus candidates built from genesis', { skip: SKIP_SHARED }, ()
     }
   });
 
+  it('pvf conformance over the corpus: zero divergences across the engines of dist/pvf, every expectation met', (t) => {
+    const bin = join(REPO, 'dist', 'pvf');
+    if (!existsSync(bin) || !listSections(bin).some((x) => x.name === '.pvf.manifest')) {
+      t.skip('dist/pvf is not built (npm run build)');
+      return;
+    }
+    const cache = mkdtempSync(join(tmpdir(), 'pvf-cand-conf-'));
+    try {
+      const r = spawnSync(bin, ['conformance', '--corpus', out, '--all', '--json', '--jobs', '2'], { encoding: 'utf8', env: { ...process.env, CI: '1', PVF_CACHE_DIR: cache } });
+      const doc = JSON.parse(r.stdout) as { candidates: number; engines: string[]; divergences: Array<{ candidate: string; what: string }>; results: Array<{ failure?: string; candidate: string; engine: string }> };
+      assert.equal(doc.candidates, 20);
+      assert.ok(doc.engines.length >= 4);
+      // Negatives: v8 engines say execution-error with the panic; wasmi engines too (without text).
+      assert.deepEqual(doc.divergences, []);
+      assert.deepEqual(doc.results.filter((x) => x.failure).map((x) => `${x.candidate} on ${x.engine}: ${x.failure}`), []);
+      assert.equal(r.status, 0);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
   it('every negative candidate is invalid with the runtime’s own panic (or the host reason)', () => {
     const negatives = names.filter((n) => !/-block-\d+$/.test(n));
     assert.equal(negatives.length, 10);

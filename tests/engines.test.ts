@@ -381,3 +381,21 @@ describe('a zstd bomb PoV', { skip: SKIP }, () => {
     }
   });
 });
+
+describe('pvf smoke on the built binary', { skip: SKIP }, () => {
+  it('passes on every engine, with JSON and JUnit', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'pvf-smoke-'));
+    try {
+      const junit = join(tmp, 'smoke.xml');
+      const r = pvfRun(['smoke', '--json', '--junit', junit], { PVF_CACHE_DIR: join(tmp, 'cache') });
+      assert.equal(r.code, 0, r.stdout.slice(0, 2000));
+      const doc = JSON.parse(r.stdout) as { candidates: number; engines: string[]; divergences: unknown[]; results: Array<{ failure?: string }> };
+      assert.ok(doc.candidates >= 15 && doc.engines.length >= 4);
+      assert.deepEqual(doc.divergences, []);
+      assert.deepEqual(doc.results.filter((x) => x.failure), []);
+      assert.match(readFileSync(junit, 'utf8'), new RegExp(`<testsuites name="pvf smoke" tests="${doc.candidates * doc.engines.length}" failures="0"`));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
