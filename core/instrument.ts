@@ -16,6 +16,7 @@
  * inserted instructions use canonical LEB128. Sections that are not rewritten stay byte-identical
  * and in place.
  */
+import { WasmByteReader } from './wasm-bytes.ts';
 
 export class InstrumentError extends Error {
   override readonly name = 'InstrumentError';
@@ -37,44 +38,9 @@ export const ACTIVATION_FRAME_COST = 2;
 // ---------------------------------------------------------------------------------------------
 // Byte reading and writing
 
-class Reader {
-  pos: number;
-  constructor(
-    readonly b: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-  fail(msg: string): never {
-    throw new InstrumentError(`${msg} (at byte ${this.pos})`);
-  }
-  byte(): number {
-    if (this.pos >= this.end) this.fail('unexpected end');
-    return this.b[this.pos++];
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (let k = 0; k < 5; k++) {
-      const x = this.byte();
-      result += (x & 0x7f) * 2 ** shift;
-      if ((x & 0x80) === 0) {
-        if (result > 0xffffffff) this.fail('u32 out of range');
-        return result;
-      }
-      shift += 7;
-    }
-    return this.fail('LEB128 number too long');
-  }
-  /** Skip a signed LEB128 of at most `maxBytes` bytes. */
-  skipLeb(maxBytes: number): void {
-    for (let k = 0; k < maxBytes; k++) if ((this.byte() & 0x80) === 0) return;
-    this.fail('LEB128 number too long');
-  }
-  skip(n: number): void {
-    if (this.pos + n > this.end) this.fail('unexpected end');
-    this.pos += n;
+class Reader extends WasmByteReader {
+  constructor(b: Uint8Array, start: number, end: number) {
+    super(b, start, end, (m) => new InstrumentError(m));
   }
 }
 

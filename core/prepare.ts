@@ -5,6 +5,7 @@
  * engine enforces the same limit (a runtime's memory.grow and the host allocator alike).
  */
 import { concatBytes, leb128 } from './bytes.ts';
+import { WasmByteReader } from './wasm-bytes.ts';
 
 export class PrepareError extends Error {
   override readonly name = 'PrepareError';
@@ -12,25 +13,9 @@ export class PrepareError extends Error {
 
 const leb = (n: number): number[] => [...leb128(n)];
 
-class Cursor {
-  constructor(
-    readonly b: Uint8Array,
-    public pos: number,
-  ) {}
-  byte(): number {
-    if (this.pos >= this.b.length) throw new PrepareError('unexpected end of module');
-    return this.b[this.pos++];
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const x = this.byte();
-      result += (x & 0x7f) * 2 ** shift;
-      if ((x & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 35) throw new PrepareError('LEB128 too long');
-    }
+class Cursor extends WasmByteReader {
+  constructor(b: Uint8Array, pos: number) {
+    super(b, pos, b.length, (m) => new PrepareError(m));
   }
 }
 

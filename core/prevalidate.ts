@@ -8,6 +8,8 @@
  * deterministic prevalidation failure. Every instruction of every function body is decoded.
  */
 
+import { WasmByteReader } from './wasm-bytes.ts';
+
 export class PrevalidationError extends Error {
   override readonly name = 'PrevalidationError';
 }
@@ -16,45 +18,12 @@ export interface FeatureOptions {
   bulkMemory: boolean;
 }
 
-class R {
-  pos: number;
-  constructor(
-    readonly b: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
+class R extends WasmByteReader {
+  constructor(b: Uint8Array, start: number, end: number) {
+    super(b, start, end, (m) => new PrevalidationError(m));
   }
-  fail(msg: string): never {
-    throw new PrevalidationError(`${msg} (at byte ${this.pos})`);
-  }
-  byte(): number {
-    if (this.pos >= this.end) this.fail('unexpected end');
-    return this.b[this.pos++];
-  }
-  leb(maxBytes: number, signed = false): number {
-    let result = 0;
-    let shift = 0;
-    for (let k = 0; k < maxBytes; k++) {
-      const x = this.byte();
-      if (shift < 32) result |= (x & 0x7f) << shift;
-      shift += 7;
-      if ((x & 0x80) === 0) return signed ? result : result >>> 0;
-    }
-    return this.fail('LEB128 number too long');
-  }
-  u32(): number {
-    return this.leb(5);
-  }
-  skip(n: number): void {
-    if (this.pos + n > this.end) this.fail('unexpected end');
-    this.pos += n;
-  }
-  name(): string {
-    const n = this.u32();
-    const s = new TextDecoder().decode(this.b.subarray(this.pos, this.pos + n));
-    this.skip(n);
-    return s;
+  name(): void {
+    this.skip(this.u32());
   }
 }
 
@@ -85,8 +54,8 @@ function tableType(r: R): void {
 /** A constant expression: one MVP constant or global.get, then end. */
 function constExpr(r: R): void {
   const op = r.byte();
-  if (op === 0x41) r.leb(5, true);
-  else if (op === 0x42) r.leb(10, true);
+  if (op === 0x41) r.skipLeb(5);
+  else if (op === 0x42) r.skipLeb(10);
   else if (op === 0x43) r.skip(4);
   else if (op === 0x44) r.skip(8);
   else if (op === 0x23) r.u32();
@@ -161,11 +130,11 @@ function body(r: R, opts: FeatureOptions): void {
       continue;
     }
     if (op === 0x41) {
-      r.leb(5, true);
+      r.skipLeb(5);
       continue;
     }
     if (op === 0x42) {
-      r.leb(10, true);
+      r.skipLeb(10);
       continue;
     }
     if (op === 0x43) {

@@ -4,6 +4,8 @@
  * sections). Code bodies are not parsed here; the engine's own compiler validates them.
  */
 
+import { WasmByteReader } from './wasm-bytes.ts';
+
 export class WasmFormatError extends Error {
   override readonly name = 'WasmFormatError';
 }
@@ -62,29 +64,9 @@ const VALTYPES: Record<number, ValType> = {
 
 const EXPORT_KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
 
-class Reader {
-  pos = 0;
-  constructor(
-    readonly buf: Uint8Array,
-    readonly end = buf.length,
-  ) {}
-  byte(): number {
-    if (this.pos >= this.end) throw new WasmFormatError(`unexpected end of module at offset ${this.pos}`);
-    return this.buf[this.pos++];
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (let k = 0; k < 5; k++) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) {
-        if (result > 0xffffffff) throw new WasmFormatError(`LEB128 u32 out of range at offset ${this.pos}`);
-        return result;
-      }
-      shift += 7;
-    }
-    throw new WasmFormatError(`LEB128 u32 too long at offset ${this.pos}`);
+class Reader extends WasmByteReader {
+  constructor(buf: Uint8Array, end = buf.length) {
+    super(buf, 0, end, (m) => new WasmFormatError(m));
   }
   u64AsNumber(): number {
     let result = 0n;
@@ -98,10 +80,9 @@ class Reader {
     throw new WasmFormatError(`LEB128 u64 too long at offset ${this.pos}`);
   }
   bytes(n: number): Uint8Array {
-    if (this.pos + n > this.end) throw new WasmFormatError(`unexpected end of module at offset ${this.pos}`);
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+    const at = this.pos;
+    this.skip(n);
+    return this.b.subarray(at, at + n);
   }
   name(): string {
     const n = this.u32();
