@@ -103,11 +103,16 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
         'verdict' in engine
           ? { verdict: engine, engine: policy.engineId ?? '', logs: [], timings: {} }
           : await validateCandidate(input, engine, { onLog, limits: policy.limits, prepHash: policy.prepHash, preparedCache: preparedCacheFor(reg) });
-      if (o.record && report.verdict.verdict !== 'abstain' && input.kind === 'pov') {
-        recordCandidate(o.record, input.code, input.pov, input.pvd, report.verdict, report.engine);
-      }
       const context = { session: policy.session, paramsHash: policy.paramsHash, kind: policy.kind };
       process.stdout.write(o.json ? JSON.stringify(reportJson(report, context)) + '\n' : reportText(report, context));
+      if (o.record && report.verdict.verdict !== 'abstain' && input.kind === 'pov') {
+        // The verdict stands whatever happens to the corpus; a failed record is reported, not fatal.
+        try {
+          recordCandidate(o.record, input.code, input.pov, input.pvd, report.verdict, report.engine);
+        } catch (e) {
+          process.stderr.write(`pvf: --record ${o.record}: not recorded: ${(e as Error).message}\n`);
+        }
+      }
       setExit(exitCodeOf(report.verdict));
     });
 }
