@@ -7,6 +7,7 @@ import { CorpusError, readCorpus, shard } from '../core/corpus.ts';
 import { smokeCases } from '../core/smoke.ts';
 import type { Engine } from '../core/validate.ts';
 import { loadRegistry } from '../engines/registry.ts';
+import { closeWorkers } from '../engines/worker-engine.ts';
 import { dataError, usageError } from './errors.ts';
 import { junitXml } from './junit.ts';
 import { testPvf } from './sample.ts';
@@ -77,7 +78,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
     .option('--junit <file>', 'also write JUnit XML')
     .option('--jobs <n>', 'parallel executions (default: cores)')
     .action(async (o: { json?: boolean; junit?: string; jobs?: string }) => {
-      const reg = loadRegistry();
+      const reg = loadRegistry({ persistent: true });
       const jobs: Job[] = [];
       for (const c of smokeCases()) {
         jobs.push({ name: c.name, input: { kind: 'params', code: await testPvf(c.pvf), params: c.params }, limits: c.limits, expected: c.expected });
@@ -88,6 +89,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         onDone: progress(o.json),
         preparedCache: preparedCacheFor(reg),
       });
+      closeWorkers();
       writeJunit(o.junit, 'pvf smoke', report);
       finish(report, o, setExit);
     });
@@ -116,7 +118,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw usageError(`--shard ${o.shard}: give i/n with 1 ≤ i ≤ n`);
         jobs = shard(jobs, Number(m[1]), Number(m[2]));
       }
-      const reg = loadRegistry();
+      const reg = loadRegistry({ persistent: true });
       const engines = selectEngines(reg.engines, o.engines);
       const report = await runMatrix(jobs, engines, {
         concurrency: parseJobs(o.jobs),
@@ -124,6 +126,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         onDone: progress(o.json),
         preparedCache: preparedCacheFor(reg),
       });
+      closeWorkers();
       writeJunit(o.junit, 'pvf conformance', report);
       finish(report, o, setExit);
     });

@@ -47,3 +47,42 @@ export async function readStdin(): Promise<Buffer> {
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** A request framed for a persistent worker: u32 LE length, then the request. */
+export function frameRequest(request: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(request.length);
+  return Buffer.concat([len, request]);
+}
+
+/**
+ * The worker's main loop. One-shot (the default): read all of stdin as one request, answer, exit.
+ * With `--serve`: answer framed requests one after another, one JSON line each, until stdin ends;
+ * the host reuses the process across candidates (each job still gets a fresh instance).
+ */
+export function workerMain(handle: (request: Buffer) => Promise<WorkerResponse>): void {
+  const answer = (r: WorkerResponse, then?: () => void) => process.stdout.write(JSON.stringify(r) + '\n', then);
+  const safe = async (req: Buffer): Promise<WorkerResponse> => {
+    try {
+      return await handle(req);
+    } catch (e) {
+      return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `worker: ${(e as Error).message}`, logs: [] };
+    }
+  };
+  if (!process.argv.includes('--serve')) {
+    void readStdin().then(safe).then((r) => answer(r, () => process.exit(0)));
+    return;
+  }
+  let pending = Buffer.alloc(0);
+  let busy = Promise.resolve();
+  process.stdin.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32LE(0)) {
+      const len = pending.readUInt32LE(0);
+      const req = pending.subarray(4, 4 + len);
+      pending = pending.subarray(4 + len);
+      busy = busy.then(() => safe(req).then((r) => new Promise<void>((res) => answer(r, () => res()))));
+    }
+  });
+  process.stdin.on('end', () => void busy.then(() => process.exit(0)));
+}

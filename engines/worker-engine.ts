@@ -3,14 +3,14 @@
  * first use and verified, and each execution is a fresh process started from those files, in an
  * empty working directory, with an empty environment and only the protocol pipes.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type Engine, type LogLine } from '../core/validate.ts';
 import { HostFault, InvalidCandidate } from '../core/verdict.ts';
-import { encodeRequest, type WorkerResponse } from './protocol.ts';
+import { encodeRequest, frameRequest, type WorkerResponse } from './protocol.ts';
 import type { EngineEntry } from './store/manifest.ts';
 import type { EngineStore } from './store/store.ts';
 
@@ -24,7 +24,112 @@ export class WorkerDied extends HostFault {
   }
 }
 
+/**
+ * A worker process kept alive across jobs (`--serve`), for smoke and conformance runs. Each job
+ * still runs in a fresh instance (a fresh thread for v8, a fresh VM for wasmi); only the process
+ * start and the bundle load are saved.
+ */
+class ServingWorker {
+  dead = false;
+  fresh = true;
+  private out = '';
+  private waiter: { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void } | undefined;
+  private readonly child: ChildProcess;
+  private readonly cwd: string;
+  private stderr = '';
+
+  constructor(argv: string[]) {
+    this.cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
+    this.child = spawn(argv[0], [...argv.slice(1), '--serve'], { cwd: this.cwd, env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (b: Buffer) => {
+      this.out += b.toString('utf8');
+      let nl: number;
+      while ((nl = this.out.indexOf('\n')) >= 0) {
+        const line = this.out.slice(0, nl).trim();
+        this.out = this.out.slice(nl + 1);
+        if (!line) continue;
+        const w = this.waiter;
+        this.waiter = undefined;
+        try {
+          w?.resolve(JSON.parse(line) as WorkerResponse);
+        } catch {
+          w?.reject(new WorkerDied(`worker wrote something that is not an answer: ${line.slice(0, 200)}`));
+        }
+      }
+    });
+    this.child.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString('utf8')).slice(-2000)));
+    this.child.stdin!.on('error', () => {
+      /* reported on close */
+    });
+    this.child.on('error', (e) => this.die(`cannot start worker ${argv[0]}: ${e.message}`));
+    this.child.on('close', (code, signal) => this.die(`worker died without a verdict (${signal ? `signal ${signal}` : `exit code ${code}`})${this.stderr ? `: ${this.stderr.trim().split('\n').slice(-1)[0].slice(0, 300)}` : ''}`));
+  }
+
+  private die(detail: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    rmSync(this.cwd, { recursive: true, force: true });
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(new WorkerDied(detail));
+  }
+
+  run(request: Buffer, hardMs: number): Promise<WorkerResponse> {
+    return new Promise<WorkerResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        resolve({ ok: false, verdict: 'invalid', reason: 'timeout', detail: `hard timeout: still running after ${hardMs} ms of wall-clock time`, logs: [] });
+      }, hardMs);
+      this.waiter = {
+        resolve: (r) => {
+          clearTimeout(timer);
+          this.fresh = false;
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.child.stdin!.write(frameRequest(request));
+    });
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
+}
+
+const pools = new Map<string, ServingWorker[]>();
+
+/** End every kept-alive worker (they exit when their stdin closes). */
+export function closeWorkers(): void {
+  for (const idle of pools.values()) for (const w of idle.splice(0)) w.close();
+}
+
+async function runServed(poolKey: string, argv: string[], request: Buffer, hardMs: number): Promise<WorkerResponse> {
+  const idle = pools.get(poolKey) ?? [];
+  pools.set(poolKey, idle);
+  let w = idle.pop();
+  while (w && w.dead) w = idle.pop();
+  w ??= new ServingWorker(argv);
+  let res: WorkerResponse;
+  try {
+    res = await w.run(request, hardMs);
+  } catch (e) {
+    // A reused worker that died had done its earlier jobs well: not this candidate's doing, so the
+    // job runs again on a fresh process before any verdict is drawn from a death.
+    if (e instanceof WorkerDied && !w.fresh) return runServed(poolKey, argv, request, hardMs);
+    throw e;
+  }
+  // A worker that answered a timeout has killed itself; never hand it out again.
+  if (!w.dead && !(res.ok === false && res.reason === 'timeout')) idle.push(w);
+  return res;
+}
+
 export interface WorkerEngineOptions {
+  /** Keep worker processes alive across jobs (smoke, conformance); call closeWorkers() at the end. */
+  persistent?: boolean;
   /** Called once when an engine has to be extracted (for a spinner on a TTY). */
   onExtract?: (id: string) => () => void;
   allowRevoked?: boolean;
@@ -58,7 +163,7 @@ async function resolveCommand(store: EngineStore, e: EngineEntry, opts: WorkerEn
 }
 
 export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions = {}): Engine {
-  return processEngine(e.id, e.family, e.vmVersion, async () => {
+  return processEngine(e.id, e.family, e.vmVersion, opts.persistent ?? false, async () => {
     if (e.status === 'revoked' && !opts.allowRevoked) {
       throw new HostFault('engine-revoked', `engine ${e.id} is revoked${e.advisory ? `: ${e.advisory}` : ''}`);
     }
@@ -69,10 +174,10 @@ export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEng
 /** The v8 worker of a source checkout, run by the current node through tsx (development only). */
 export function sourceV8Engine(): Engine {
   const worker = fileURLToPath(new URL('./v8/worker.ts', import.meta.url));
-  return processEngine(`v8-source-node${process.versions.node}`, 'v8', process.versions.v8, async () => [process.execPath, '--import', import.meta.resolve('tsx'), worker]);
+  return processEngine(`v8-source-node${process.versions.node}`, 'v8', process.versions.v8, false, async () => [process.execPath, '--import', import.meta.resolve('tsx'), worker]);
 }
 
-function processEngine(id: string, family: string, vmVersion: string, command: () => Promise<string[]>): Engine {
+function processEngine(id: string, family: string, vmVersion: string, persistent: boolean, command: () => Promise<string[]>): Engine {
   return {
     id,
     family,
@@ -82,6 +187,7 @@ function processEngine(id: string, family: string, vmVersion: string, command: (
       const limits = run.limits ?? DEFAULT_LIMITS;
       const request = encodeRequest(code, params, limits);
       const once = async (): Promise<WorkerResponse> => {
+        if (persistent) return runServed(id, argv, request, limits.timeoutMs * 4);
         const cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
         try {
           return await runWorker(argv, cwd, request, limits.timeoutMs * 4);

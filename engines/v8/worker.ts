@@ -10,7 +10,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { pathToFileURL } from 'node:url';
 import { verdictFromError } from '../../core/verdict.ts';
 import { initZstd } from '../../core/blob.ts';
-import { decodeRequest, readStdin, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
+import { decodeRequest, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
 import { startWatchdog } from '../watchdog.ts';
 import { callValidateBlock, compilePvf, instantiatePvf } from './execute.ts';
 
@@ -58,22 +58,22 @@ function jobThread(script: string, job: Job): Worker {
   return new Worker(source, { ...options, eval: true });
 }
 
-async function main(): Promise<WorkerResponse> {
+async function handle(request: Buffer): Promise<WorkerResponse> {
+  const job = decodeRequest(request);
+  const watchdog = startWatchdog(job.header.timeoutMs);
   try {
-    const job = decodeRequest(await readStdin());
-    startWatchdog(job.header.timeoutMs);
     return await new Promise<WorkerResponse>((resolve) => {
       const t = jobThread(process.argv[1], job);
       t.once('message', (m: WorkerResponse) => resolve(m));
       t.once('error', (e) => resolve({ ok: false, verdict: 'abstain', reason: 'internal-error', detail: `job thread failed: ${e.message}`, logs: [] }));
     });
-  } catch (e) {
-    return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `v8 worker: ${(e as Error).message}`, logs: [] };
+  } finally {
+    await watchdog.terminate();
   }
 }
 
 if (isMainThread) {
-  main().then((r) => process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0)));
+  workerMain(handle);
 } else {
   void execute(workerData as Job).then((r) => parentPort?.postMessage(r));
 }

@@ -4,7 +4,7 @@
  * build bundles into this worker. Run by the node binary of the engine's `runsOn` v8 engine.
  */
 import { run_task } from '@acala-network/chopsticks-executor';
-import { decodeRequest, readStdin, type WorkerLog, type WorkerResponse } from '../protocol.ts';
+import { decodeRequest, workerMain, type WorkerLog, type WorkerResponse } from '../protocol.ts';
 import { startWatchdog } from '../watchdog.ts';
 import { withVersionSections } from '../../core/version-sections.ts';
 import { WasmFormatError } from '../../core/wasm.ts';
@@ -23,9 +23,17 @@ const LEVELS = ['off', 'error', 'warn', 'info', 'debug', 'trace'];
 /** Errors of smoldot's executor that mean the PVF trapped or misbehaved (not our fault). */
 const PVF_FAULTS = [/unreachable/i, /out of bounds/i, /panicked/i, /stack/i, /unresolved/i, /not found|missing/i, /allocat/i, /trap/i, /invalid/i, /overflow/i, /capacity/i];
 
-async function run(): Promise<WorkerResponse> {
-  const { header, code, params } = decodeRequest(await readStdin());
-  startWatchdog(header.timeoutMs);
+async function handle(request: Buffer): Promise<WorkerResponse> {
+  const { header, code, params } = decodeRequest(request);
+  const watchdog = startWatchdog(header.timeoutMs);
+  try {
+    return await run(code, params);
+  } finally {
+    await watchdog.terminate();
+  }
+}
+
+async function run(code: Uint8Array, params: Uint8Array): Promise<WorkerResponse> {
   let wasm: Uint8Array;
   try {
     wasm = withVersionSections(code);
@@ -89,10 +97,4 @@ async function run(): Promise<WorkerResponse> {
   return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `wasmi executor: ${detail}`, logs: [] };
 }
 
-run().then(
-  (r) => process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0)),
-  (e: unknown) => {
-    const r: WorkerResponse = { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `wasmi worker: ${(e as Error).message}`, logs: [] };
-    process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0));
-  },
-);
+workerMain(handle);
