@@ -20,8 +20,20 @@ interface TaskResult {
 
 const LEVELS = ['off', 'error', 'warn', 'info', 'debug', 'trace'];
 
-/** Errors of smoldot's executor that mean the PVF trapped or misbehaved (not our fault). */
-const PVF_FAULTS = [/unreachable/i, /out of bounds/i, /panicked/i, /stack/i, /unresolved/i, /not found|missing/i, /allocat/i, /trap/i, /invalid/i, /overflow/i, /capacity/i];
+/**
+ * Errors of smoldot's executor that mean the PVF itself trapped: Wasm traps as wasmi words them, a
+ * call to a function PVFs do not get, the host allocator refusing the PVF. Anything else the
+ * executor reports is not attributable to the candidate and becomes abstain.
+ */
+const PVF_FAULTS = [
+  /wasm `unreachable` instruction executed/i,
+  /out of bounds memory access/i,
+  /out of bounds table access|undefined element|uninitialized element/i,
+  /indirect call type mismatch/i,
+  /integer divide by zero|integer overflow|invalid conversion to integer/i,
+  /unresolved function/i,
+  /out of memory allocating .* during ext_allocator_malloc/i,
+];
 
 async function handle(request: Buffer): Promise<WorkerResponse> {
   const { header, code, params } = decodeRequest(request);
