@@ -89,7 +89,7 @@ export function decompressAsSync(use: BlobUse, blob: Uint8Array, limit: number):
   return { bytes: zstdDecompressBoundedSync(blob.subarray(PREFIX_LEN), limit), compressed: true };
 }
 
-type ZstdSync = (buf: Uint8Array, opts: { maxOutputLength: number }) => Buffer;
+type ZstdSync = (buf: Uint8Array, opts: { maxOutputLength: number; chunkSize?: number }) => Buffer;
 
 function nativeZstd(): ZstdSync | undefined {
   const f = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
@@ -119,7 +119,7 @@ export function zstdDecompressBoundedSync(data: Uint8Array, limit: number): Uint
     if (f.problem !== undefined) {
       // The stream breaks inside this frame. What it decodes to before the break still counts
       // against the limit first: libzstd delivers whole blocks before it reads the next one.
-      if (f.kind === 'zstd' && f.problem.startsWith('truncated') && decodesPast(bytes, room)) throw bombError(limit);
+      if (f.afterBlocks && decodesPast(bytes, room)) throw bombError(limit);
       throw new BlobError('invalid', `malformed zstd stream: ${f.problem}`);
     }
     if (f.kind === 'skippable') continue;
@@ -130,12 +130,16 @@ export function zstdDecompressBoundedSync(data: Uint8Array, limit: number): Uint
   return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
 
-/** One complete zstd frame, at most `room` bytes of output, else a bomb. */
-function decodeFrame(frame: Uint8Array, room: number, limit: number): Uint8Array {
+/**
+ * One zstd frame, at most `room` bytes of output, else a bomb. `fine`: decode in 64-byte steps, so
+ * that when the frame breaks, the output lost with the failing step (libzstd reports no output
+ * from a call that fails) is at most 64 bytes.
+ */
+function decodeFrame(frame: Uint8Array, room: number, limit: number, fine = false): Uint8Array {
   const native = nativeZstd();
   if (native) {
     try {
-      const out = native(frame, { maxOutputLength: Math.max(room, 1) });
+      const out = native(frame, { maxOutputLength: Math.max(room, 1), ...(fine ? { chunkSize: 64 } : {}) });
       if (out.length > room) throw bombError(limit);
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     } catch (e) {
@@ -151,10 +155,15 @@ function decodeFrame(frame: Uint8Array, room: number, limit: number): Uint8Array
   return zstddecBounded(zstddec, frame, room, limit);
 }
 
-/** Whether a (truncated) frame decodes to more than `room` bytes before it breaks. */
+/**
+ * Whether a broken frame decodes to more than `room` bytes before it breaks. libzstd reads a block
+ * header only once the blocks before it are delivered, and polkadot's reader stops at limit + 1
+ * bytes: output beyond the limit before the break is a bomb. (zstddec, the Node < 22.15 fallback,
+ * loses up to 128 KiB with its failing step; node:zlib is exact to 64 bytes.)
+ */
 function decodesPast(frame: Uint8Array, room: number): boolean {
   try {
-    decodeFrame(frame, room, room);
+    decodeFrame(frame, room, room, true);
     return false;
   } catch (e) {
     if (e instanceof BlobError) return e.kind === 'bomb';
@@ -169,6 +178,8 @@ export interface ZstdFrame {
   end: number;
   /** Why the stream is malformed at this frame (the last one yielded). */
   problem?: string;
+  /** The problem lies after the frame's header: its earlier blocks are decoded before it is seen. */
+  afterBlocks?: boolean;
 }
 
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -204,7 +215,7 @@ export function* zstdFrames(data: Uint8Array, singlePassRoom = 0): Generator<Zst
   let pos = 0;
   while (pos < data.length) {
     const start = pos;
-    const cut = (what: string): ZstdFrame => ({ kind: 'zstd', start, end: data.length, problem: `truncated: ${what} at byte ${start} is cut short` });
+    const cut = (what: string, afterBlocks = false): ZstdFrame => ({ kind: 'zstd', start, end: data.length, problem: `truncated: ${what} at byte ${start} is cut short`, afterBlocks });
     if (data.length - pos < 4) {
       yield { kind: 'zstd', start, end: data.length, problem: `${data.length - pos} trailing byte(s) at byte ${start} are not a frame` };
       return;
@@ -265,22 +276,22 @@ export function* zstdFrames(data: Uint8Array, singlePassRoom = 0): Generator<Zst
       return;
     }
     for (;;) {
-      if (pos + 3 > data.length) return void (yield cut('frame'));
+      if (pos + 3 > data.length) return void (yield cut('frame', true));
       const bh = data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16);
       const last = bh & 1;
       const type = (bh >> 1) & 3;
       const size = bh >>> 3;
       if (type === 3) {
-        yield { kind: 'zstd', start, end: data.length, problem: `frame at byte ${start} has a block of the reserved type` };
+        yield { kind: 'zstd', start, end: data.length, problem: `frame at byte ${start} has a block of the reserved type`, afterBlocks: true };
         return;
       }
       pos += 3 + (type === 1 ? 1 : size);
-      if (pos > data.length) return void (yield cut('frame'));
+      if (pos > data.length) return void (yield cut('frame', true));
       if (last) break;
     }
     if (checksum) {
       pos += 4;
-      if (pos > data.length) return void (yield cut('frame (its checksum)'));
+      if (pos > data.length) return void (yield cut('frame (its checksum)', true));
     }
     yield { kind: 'zstd', start, end: pos };
   }

@@ -59,6 +59,9 @@ function rleFrame(byte: number, count: number, descriptor: number[] = [0x00, 10 
   for (let left = count; left > 0; left -= 131072) blocks.push({ type: 1, body: Uint8Array.of(byte), size: Math.min(left, 131072) });
   return frame(descriptor, blocks);
 }
+/** A 3-byte block header of the reserved type (not the last block), with 3 bytes after it. */
+const frameBlockHeaderReserved = () => Uint8Array.from([...le24((3 << 3) | (3 << 1)), 1, 2, 3]);
+const cat2 = (a: Uint8Array, b: Uint8Array) => concatBytes([a, b]);
 const skippable = (payload: Uint8Array, nibble = 0) => concatBytes([le32(0x184d2a50 + nibble), le32(payload.length), payload]);
 const bytesOf = (s: string) => new TextEncoder().encode(s);
 
@@ -123,6 +126,14 @@ function handVectors(limit = 1 << 20): Vector[] {
     { name: 'a raw-block frame', stream: rawFrame(text), limit, expect: { ok: text } },
     { name: 'the reserved header bit', stream: Uint8Array.from(rawFrame(text), (x, k) => (k === 4 ? x | 0x08 : x)), limit, expect: 'invalid' },
     { name: 'the reserved block type', stream: frame([0xa0, ...le32(3)], [{ type: 3, body: Uint8Array.of(1, 2, 3) }]), limit, expect: 'invalid' },
+    {
+      // libzstd reads a block header only after the blocks before it are delivered, and the reader
+      // stops at limit + 1 bytes: 10 blocks (1.25 × limit) arrive before the bad header.
+      name: 'a bomb whose next block has the reserved type (the bomb is seen first)',
+      stream: cat2(rleFrame(0, 11 * (limit >> 3)).subarray(0, 6 + 4 * Math.ceil((10 * (limit >> 3)) / 131072)), frameBlockHeaderReserved()),
+      limit,
+      expect: 'bomb',
+    },
     {
       name: 'a 2^28 window, content size unknown: beyond the streaming decoder\'s limit',
       stream: frame([0x00, wideWindow], [{ type: 0, body: text }]),
@@ -236,7 +247,7 @@ describe('zstd streams in dist/pvf (node:zlib\'s decoder): PoVs of the adder', {
     writeFileSync(code, await pvf('adder'));
     const block = adderBlock(0n, 7n);
     const pvd = { parentHead: adderHead(0n, new Uint8Array(32), 0n), relayParentNumber: 1, relayParentStorageRoot: new Uint8Array(32), maxPovSize: 5 * 1024 * 1024 };
-    const vectors = [...cliVectors(block, 40 * 1024 * 1024), ...handVectors(40 * 1024 * 1024).filter((v) => /empty|alone|bomb followed|reserved block/.test(v.name))];
+    const vectors = [...cliVectors(block, 40 * 1024 * 1024), ...handVectors(40 * 1024 * 1024).filter((v) => /empty|alone|bomb followed|reserved/.test(v.name))];
     for (const v of vectors) {
       const file = join(dir, 'c.pov');
       writeFileSync(file, encodePovFile({ blockData: concatBytes([POV_PREFIX, v.stream]) }, pvd));
