@@ -608,7 +608,7 @@ async function runSingle(c: Campaign, s: Single, seeds: Seeds, rng: Rng, sampleP
       if (!s.json || r.code === null || r.code > 2 || s.kind === 'schedule' && argv[0] === 'sessions' || s.kind === 'corpus') return {};
       const doc = JSON.parse(r.stdout) as VerdictDoc;
       const engine = argv[argv.indexOf('--engine') + 1] ?? '';
-      if (argv[0] === 'validate') {
+      if (argv[0] === 'validate' || argv[0] === 'precheck') {
         c.verdict(doc.verdict);
         const p = abstainProblem(engine || 'default', doc);
         if (p && !(s.kind === 'schedule' && doc.reason === 'engine-unavailable' && /not carried/.test(doc.detail ?? ''))) return { problem: p, doc, engine };
@@ -663,6 +663,96 @@ async function runSingle(c: Campaign, s: Single, seeds: Seeds, rng: Rng, sampleP
 }
 
 // ---------------------------------------------------------------------------------------------
+// host faults: a valid candidate on a machine that misbehaves must never be judged invalid
+
+type HostFaultKind = 'kill-worker' | 'stop-worker' | 'fd-limit' | 'full-disk' | 'read-only-cache' | 'relative-cache';
+
+async function hostFaultRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Uint8Array): Promise<void> {
+  const fault = rng.pick<HostFaultKind>(['kill-worker', 'kill-worker', 'stop-worker', 'fd-limit', 'full-disk', 'read-only-cache', 'relative-cache']);
+  const engine = rng.pick(seeds.engines);
+  const kind = fault === 'stop-worker' ? 'backing' : rng.pick(['backing', 'approval']);
+  const dir = mkdtempSync(join(tmpdir(), 'pvf-fuzz-fault-'));
+  let mounted = '';
+  try {
+    writeFileSync(join(dir, 'code.wasm'), seeds.adder.code);
+    writeFileSync(join(dir, 'c.pov'), samplePov);
+    const args = ['validate', '--code', join(dir, 'code.wasm'), '--pov-file', join(dir, 'c.pov'), '--engine', engine, '--kind', kind, '--json'];
+    let env: Record<string, string> = { PVF_CACHE_DIR: cacheDir(c) };
+    let bin = c.o.binary;
+    let argv = args;
+    let cwd: string | undefined;
+    if (fault === 'fd-limit') {
+      bin = '/bin/sh';
+      argv = ['-c', `ulimit -n ${24 + rng.int(40)} && exec "$0" "$@"`, c.o.binary, ...args];
+    } else if (fault === 'full-disk') {
+      mounted = join(dir, 'mnt');
+      mkdirSync(mounted);
+      if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${1 + rng.int(200)}m`, 'tmpfs', mounted]).status !== 0) {
+        mounted = '';
+        return;
+      }
+      env = { PVF_CACHE_DIR: join(mounted, 'cache') };
+    } else if (fault === 'read-only-cache') {
+      mkdirSync(join(dir, 'ro'), { mode: 0o500 });
+      env = { PVF_CACHE_DIR: join(dir, 'ro', 'cache') };
+    } else if (fault === 'relative-cache') {
+      cwd = dir;
+      env = { PVF_CACHE_DIR: rng.pick(['cache', './cache', 'a/../cache']) };
+    }
+    const r = await runFault(bin, argv, env, cwd, fault, rng);
+    c.executions++;
+    c.count(`host fault ${fault}`);
+    const files = { 'code.wasm': seeds.adder.code, 'c.pov': samplePov };
+    const repro = ['validate', '--code', '/x/code.wasm', '--pov-file', '/x/c.pov', '--engine', engine, '--kind', kind, '--json'];
+    const problem = processProblem(r, true);
+    if (problem) return c.report({ kind: `fault-${fault}`, what: problem, files, argv: repro });
+    if (r.code === 64 || r.code === 65) return;
+    const doc = JSON.parse(r.stdout) as VerdictDoc;
+    c.verdict(doc.verdict);
+    if (doc.verdict === 'invalid') c.report({ kind: `fault-${fault}`, what: `a valid candidate judged invalid (${doc.reason ?? ''}: ${doc.detail ?? ''}) under ${fault}`, files, argv: repro });
+  } finally {
+    if (mounted) spawnSync('umount', [mounted]);
+    spawnSync('chmod', ['-R', 'u+w', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Run the CLI and, for the kill/stop faults, hit its worker processes from outside at a random moment. */
+function runFault(bin: string, argv: string[], env: Record<string, string>, cwd: string | undefined, fault: HostFaultKind, rng: Rng): Promise<Run> {
+  return new Promise((done) => {
+    const t0 = performance.now();
+    const child = spawn(bin, argv, { cwd, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let hung = false;
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timers: NodeJS.Timeout[] = [setTimeout(() => ((hung = true), child.kill('SIGKILL')), 120000)];
+    if (fault === 'kill-worker' || fault === 'stop-worker') {
+      const hit = () => {
+        const kids = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+        for (const pid of kids) {
+          if (fault === 'kill-worker') spawnSync('kill', ['-KILL', pid]);
+          else {
+            // The machine stalls the worker as it starts (swapping, a loaded host) for longer than
+            // the backing job's wall-clock limit (4 x 2 s), then resumes it: the job has not
+            // started, so nothing may count against the candidate.
+            spawnSync('kill', ['-STOP', pid]);
+            timers.push(setTimeout(() => spawnSync('kill', ['-CONT', pid]), 8500 + rng.int(1500)));
+          }
+        }
+        if (kids.length === 0 && performance.now() - t0 < 3000) timers.push(setTimeout(hit, 20));
+      };
+      timers.push(setTimeout(hit, fault === 'stop-worker' ? 0 : rng.int(600)));
+    }
+    child.on('close', (code, signal) => {
+      for (const t of timers) clearTimeout(t);
+      done({ code, signal, stdout, stderr, ms: performance.now() - t0, hung });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
@@ -687,6 +777,8 @@ async function main(): Promise<number> {
       for (let k = 0; k < singles.length; k += o.jobs) {
         await Promise.all(singles.slice(k, k + o.jobs).map((s) => runSingle(c, s, seeds, rng, samplePov)));
       }
+      // Host faults one at a time: they kill and stall processes, and must not hit the singles.
+      for (let k = 0; k < 4; k++) await hostFaultRound(c, rng, seeds, samplePov);
       round++;
       const total = [...c.inputs.values()].reduce((a, b) => a + b, 0);
       process.stderr.write(`fuzz: round ${round}: ${total} inputs, ${c.executions} executions, ${c.findings.length} findings (batch ${Math.round(t1 - t0)} ms, singles ${Math.round(performance.now() - t1)} ms)\n`);
