@@ -10,16 +10,10 @@
  * WAT adder wants exact sizes.
  */
 import { keccak_256 as keccak256 } from '@noble/hashes/sha3.js';
+import { concatBytes } from '../../core/bytes.ts';
 
-export function cat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** Concatenation (the one helper taken from the project: it decides nothing). */
+export const cat = concatBytes;
 
 export function le(n: bigint, bytes: number): Uint8Array {
   const out = new Uint8Array(bytes);
