@@ -37,9 +37,21 @@ const PVF_FAULTS = [
 
 async function handle(request: Buffer): Promise<WorkerResponse> {
   const { header, code, params } = decodeRequest(request);
+  // The module checks belong to preparation (polkadot validates at prepare time, under the prepare
+  // timeout), so they run before the execution's CPU budget starts; the host's wall-clock kill
+  // still bounds them.
+  let wasm: Uint8Array;
+  try {
+    const fault = moduleFault(code, parseModule(code));
+    if (fault) return fault;
+    wasm = withVersionSections(code);
+  } catch (e) {
+    if (e instanceof WasmFormatError) return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: e.message, logs: [] };
+    throw e;
+  }
   const watchdog = startWatchdog(header.timeoutMs);
   try {
-    return await run(code, params);
+    return await run(wasm, params);
   } finally {
     await watchdog.terminate();
   }
@@ -83,16 +95,7 @@ function moduleFault(wasm: Uint8Array, info: WasmModuleInfo): Extract<WorkerResp
   return undefined;
 }
 
-async function run(code: Uint8Array, params: Uint8Array): Promise<WorkerResponse> {
-  let wasm: Uint8Array;
-  try {
-    const fault = moduleFault(code, parseModule(code));
-    if (fault) return fault;
-    wasm = withVersionSections(code);
-  } catch (e) {
-    if (e instanceof WasmFormatError) return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: e.message, logs: [] };
-    throw e;
-  }
+async function run(wasm: Uint8Array, params: Uint8Array): Promise<WorkerResponse> {
   const t0 = performance.now();
   // smoldot implements storage and offchain host functions by calling back here; PVFs do not get
   // them, so a call is the PVF's fault (polkadot traps it as a missing function).
