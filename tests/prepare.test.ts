@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { assembleWat } from '../build/wat.ts';
 import { capMemory, WASM32_MAX_PAGES } from '../core/prepare.ts';
+import { checkFeatures } from '../core/prevalidate.ts';
+import { leb128 } from '../core/bytes.ts';
 import { maxMemoryPagesTotal, MEMORY_PAGES_MAX } from '../core/executor-params.ts';
 import { memoryOf, parseModule } from '../core/wasm.ts';
 import { sampleParams } from '../core/sample.ts';
@@ -16,24 +18,56 @@ import { REPO } from './support/pvfs.ts';
 
 const ADDER_WAT = readFileSync(`${REPO}tests/pvfs/adder.wat`, 'utf8');
 
-/** The adder with one more function import whose name is `nameLength` bytes long (never called). */
-function adderWithLongImport(nameLength: number): Promise<Uint8Array> {
-  const name = 'x'.repeat(nameLength);
-  const wat = ADDER_WAT.replace('(import "env" "memory" (memory 17))', `(import "env" "memory" (memory 17))\n  (import "env" "${name}" (func $unused))`);
+/** The adder with one more function import `module`.`name` (never called). */
+function adderWithImport(module: string, name: string): Promise<Uint8Array> {
+  const wat = ADDER_WAT.replace('(import "env" "memory" (memory 17))', `(import "env" "memory" (memory 17))\n  (import "${module}" "${name}" (func $unused))`);
   assert.notEqual(wat, ADDER_WAT, 'the adder source changed: the import anchor is gone');
   return assembleWat(wat, 'adder-long-import.wat');
 }
+const adderWithLongImport = (nameLength: number) => adderWithImport('env', 'x'.repeat(nameLength));
 
-describe('a 300 KB import name (finding 7a)', () => {
-  // polkadot: RuntimeBlob::new (parity-wasm) and wasmtime accept any name length; a function import
-  // the host does not offer is bound to a stub that traps only when called
-  // (polkadot-sdk substrate/client/executor/wasmtime/src/imports.rs, prepare_imports with
-  // allow_missing_func_imports = true, set in polkadot/node/core/pvf/common/src/executor_interface.rs
-  // DEFAULT_CONFIG). So the adder with such an unused import is still valid.
-  it('prepare handles it and the candidate is valid, as polkadot judges it', async () => {
-    const code = await adderWithLongImport(300 * 1024);
-    const rep = await validateCandidate({ kind: 'params', code, params: sampleParams() }, inProcessV8);
-    assert.equal(rep.verdict.verdict, 'valid', JSON.stringify(rep.verdict));
+async function verdictOf(code: Uint8Array) {
+  return (await validateCandidate({ kind: 'params', code, params: sampleParams() }, inProcessV8)).verdict;
+}
+
+describe('long import names (finding 7a)', () => {
+  // polkadot: wasmtime parses the module with wasmparser, which refuses any name longer than its
+  // MAX_WASM_STRING_SIZE of 100_000 bytes (bytecodealliance/wasm-tools crates/wasmparser/src/limits.rs;
+  // BinaryReader::read_string, "string size out of bounds"), so preparation fails
+  // (polkadot/node/core/pvf/prepare-worker/src/lib.rs, prepare_artifact → PrepareError::Preparation)
+  // and the candidate is invalid. V8 has no such limit: the feature gate applies it for every engine.
+  it('a 300 KB import name is invalid (prevalidation), never abstain', async () => {
+    const v = await verdictOf(await adderWithLongImport(300 * 1024));
+    assert.deepEqual([v.verdict, v.verdict === 'invalid' && v.reason], ['invalid', 'prevalidation'], JSON.stringify(v));
+    assert.match(v.verdict === 'invalid' ? v.detail : '', /import name of 307200 bytes: wasmparser accepts at most 100000/);
+  });
+
+  it('a 100_000-byte import name, the longest wasmparser reads, is valid', async () => {
+    // Below the limit a function import the host does not offer is bound to a stub that traps only
+    // when called (substrate/client/executor/wasmtime/src/imports.rs, prepare_imports, with
+    // allow_missing_func_imports = true from executor_interface.rs DEFAULT_CONFIG).
+    const v = await verdictOf(await adderWithLongImport(100_000));
+    assert.equal(v.verdict, 'valid', JSON.stringify(v));
+  });
+
+  it('an import with a 100_000-byte module name and field name: prepare survives, and the verdict is the host\'s', async () => {
+    // 200 KB in one import entry: prepare used to spread it into push() and exhaust the call
+    // stack (abstain). Upstream imports from a module other than "env" fail runtime construction
+    // (imports.rs, prepare_imports), as the v8 engines' linker does: invalid, not abstain.
+    const v = await verdictOf(await adderWithImport('m'.repeat(100_000), 'f'.repeat(100_000)));
+    assert.deepEqual([v.verdict, v.verdict === 'invalid' && v.reason], ['invalid', 'execution-error'], JSON.stringify(v));
+  });
+
+  it('export names and custom section names have the same 100_000-byte limit', async () => {
+    const adder = await assembleWat(ADDER_WAT, 'adder.wat');
+    const custom = (len: number) => {
+      const body = [...leb128(len), ...new Uint8Array(len).fill(0x61)];
+      return Uint8Array.from([...adder, 0, ...leb128(body.length), ...body]);
+    };
+    assert.doesNotThrow(() => checkFeatures(custom(100_000), { bulkMemory: false }));
+    assert.throws(() => checkFeatures(custom(100_001), { bulkMemory: false }), /custom section name of 100001 bytes/);
+    const exported = await assembleWat(ADDER_WAT.replace('(export "__heap_base"', `(export "${'e'.repeat(100_001)}" (global $__heap_base))\n  (export "__heap_base"`), 'e.wat');
+    assert.throws(() => checkFeatures(exported, { bulkMemory: false }), /export name of 100001 bytes/);
   });
 
   it('capMemory keeps the long import byte for byte and still caps the memory', async () => {

@@ -20,6 +20,7 @@ import { listSections } from '../engines/store/elf.ts';
 import { encodePovFile } from '../core/codecs.ts';
 import { adderBlock, adderHead } from '../core/sample.ts';
 import { CODE_BOMB_LIMIT, decompressAs } from '../core/blob.ts';
+import { assembleWat } from '../build/wat.ts';
 
 const BIN = join(REPO, 'dist', 'pvf');
 const BUILT = existsSync(BIN) && listSections(BIN).some((s) => s.name === '.pvf.manifest');
@@ -108,6 +109,15 @@ describe('Wasm that fails validation is invalid on every engine (finding 7b)', {
     // The class the finding is about must be present, or the test proves nothing.
     const invalidWasm = rep.results.filter((r) => r.engine.startsWith('wasmi-') && r.reason === 'prevalidation' && /compile error/.test(r.detail ?? ''));
     assert.ok(invalidWasm.length >= 10, `${invalidWasm.length} mutants fail Wasm validation on wasmi`);
+  });
+
+  it('a 300 KB import name (wasmparser refuses names over 100_000 bytes) is invalid prevalidation on every engine', async () => {
+    const wat = readFileSync(join(REPO, 'tests/pvfs/adder.wat'), 'utf8').replace('(import "env" "memory" (memory 17))', `(import "env" "memory" (memory 17)) (import "env" "${'x'.repeat(300 * 1024)}" (func))`);
+    const rep = conformance('long-name', [await assembleWat(wat, 'long.wat')]);
+    assert.deepEqual(
+      rep.results.map((r) => `${r.engine} ${r.verdict} ${r.reason}`),
+      rep.engines.map((e) => `${e} invalid prevalidation`),
+    );
   });
 
   it('mutants of a real Cumulus PVF\'s code section: the same verdict and reason class everywhere', { skip: SKIP_SHARED }, async () => {
