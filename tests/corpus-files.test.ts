@@ -164,3 +164,22 @@ describe('validate --record and an existing <sha256>.wasm', () => {
     assert.equal(lstatSync(join(root, name)).ino, ino);
   });
 });
+
+describe('prepared artifact cache writes', () => {
+  it('a cache entry that cannot be written leaves no temporary file behind, and validation goes on', async () => {
+    const { preparedOrPrepare } = await import('../core/prepared-cache.ts');
+    const { readdirSync } = await import('node:fs');
+    const root = join(dir, 'prep-cache');
+    const code = adder;
+    const first = preparedOrPrepare({ root }, 'engine-z', code, '0x01', (c) => c);
+    const entryDir = join(root, 'prepared', 'v1', 'engine-z');
+    const wasm = readdirSync(entryDir).find((f) => f.endsWith('.wasm'))!;
+    // Make the rename into place fail: the artifact's name is now a non-empty directory.
+    rmSync(join(entryDir, wasm));
+    mkdirSync(join(entryDir, wasm, 'blocker'), { recursive: true });
+    const again = preparedOrPrepare({ root }, 'engine-z', code, '0x01', (c) => c);
+    assert.deepEqual([first.cached, again.cached], [false, false]);
+    assert.deepEqual(again.module, code);
+    assert.deepEqual(readdirSync(entryDir).filter((f) => !f.endsWith('.wasm') && !f.endsWith('.sha256')), []);
+  });
+});
