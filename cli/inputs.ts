@@ -1,20 +1,30 @@
 /** Reading the inputs of `pvf validate`, each failure naming the input and what is wrong. */
-import { readFileSync } from 'node:fs';
-import { decodePersistedValidationData, decodePoV, decodePovFile, type PersistedValidationData, type PoV } from '../core/codecs.ts';
+import { decodePersistedValidationData, type PersistedValidationData } from '../core/codecs.ts';
 import { blobType } from '../core/blob.ts';
 import { HexError, parseHex } from '../core/hex.ts';
 import { ScaleError } from '../core/scale.ts';
+import {
+  CODE_FILE_LIMIT,
+  InputFileError,
+  PARAMS_FILE_LIMIT,
+  PVD_FILE_LIMIT,
+  readFileBounded,
+  readPovBounded,
+  readPovFileBounded,
+  type PovRead,
+} from '../core/input-files.ts';
 import { dataError } from './errors.ts';
 
-export function readInputFile(flag: string, path: string): Uint8Array {
+/** Hex text of `n` bytes: 0x, two digits a byte, some whitespace. */
+const hexLimit = (n: number): number => 2 * n + 64;
+
+/** Read a whole input file of at most `limit` bytes (its size is checked before it is read). */
+export function readInputFile(flag: string, path: string, limit: number): Uint8Array {
   try {
-    const b = readFileSync(path);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    return readFileBounded(path, limit);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-    throw dataError(`${flag} ${path}: ${why}`);
+    if (e instanceof InputFileError) throw dataError(`${flag} ${path}: ${e.message}`);
+    throw e;
   }
 }
 
@@ -24,10 +34,11 @@ function looksLikeHexText(bytes: Uint8Array): boolean {
 }
 
 /** `HEX` or `@FILE`; a file may hold hex text (starting with 0x) or raw bytes. */
-export function readHexOrFile(flag: string, value: string): Uint8Array {
+export function readHexOrFile(flag: string, value: string, limit: number): Uint8Array {
   if (value.startsWith('@')) {
     const path = value.slice(1);
-    const bytes = readInputFile(flag, path);
+    const bytes = readInputFile(flag, path, hexLimit(limit));
+    if (!looksLikeHexText(bytes) && bytes.length > limit) throw dataError(`${flag} ${path}: ${bytes.length} bytes, more than the ${limit} such a file can hold`);
     if (!looksLikeHexText(bytes)) return bytes;
     try {
       return parseHex(Buffer.from(bytes).toString('utf8'));
@@ -43,9 +54,10 @@ export function readHexOrFile(flag: string, value: string): Uint8Array {
 }
 
 /** A value that is a file path, or hex if it starts with 0x. */
-export function readFileOrHex(flag: string, value: string): Uint8Array {
-  if (value.startsWith('0x') || value.startsWith('0X')) return readHexOrFile(flag, value);
-  const bytes = readInputFile(flag, value);
+export function readFileOrHex(flag: string, value: string, limit: number): Uint8Array {
+  if (value.startsWith('0x') || value.startsWith('0X')) return readHexOrFile(flag, value, limit);
+  const bytes = readInputFile(flag, value, hexLimit(limit));
+  if (!looksLikeHexText(bytes) && bytes.length > limit) throw dataError(`${flag} ${value}: ${bytes.length} bytes, more than the ${limit} such a file can hold`);
   if (!looksLikeHexText(bytes)) return bytes;
   try {
     return parseHex(Buffer.from(bytes).toString('utf8'));
@@ -56,7 +68,7 @@ export function readFileOrHex(flag: string, value: string): Uint8Array {
 
 /** The code file must be Wasm or a maybe-compressed code blob; anything else is a user mistake. */
 export function readCode(path: string): Uint8Array {
-  const code = readInputFile('--code', path);
+  const code = readInputFile('--code', path, CODE_FILE_LIMIT);
   const type = blobType(code);
   if (type === undefined) {
     throw dataError(`--code ${path}: not a Wasm module or a compressed code blob (starts with ${Buffer.from(code.subarray(0, 8)).toString('hex') || 'nothing'})`);
@@ -75,17 +87,30 @@ function scaleOrDataError<T>(what: string, f: () => T): T {
   }
 }
 
-export function readPovFile(path: string): { pov: PoV; pvd: PersistedValidationData } {
-  const bytes = readInputFile('--pov-file', path);
-  return scaleOrDataError(`--pov-file ${path}`, () => decodePovFile(bytes));
+/** The `--params` value: hex, or @FILE of hex text or raw bytes. */
+export function readParams(value: string): Uint8Array {
+  return readHexOrFile('--params', value, PARAMS_FILE_LIMIT);
 }
 
-export function readPovAndPvd(povPath: string, pvdValue: string): { pov: PoV; pvd: PersistedValidationData } {
-  const povBytes = readInputFile('--pov', povPath);
-  const pov = scaleOrDataError(`--pov ${povPath}`, () => decodePoV(povBytes));
-  const pvdBytes = readFileOrHex('--pvd', pvdValue);
+function povOrDataError<T>(flag: string, path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof InputFileError) throw dataError(`${flag} ${path}: ${e.message}`);
+    if (e instanceof ScaleError) throw dataError(`${flag} ${path}: not valid SCALE: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A PoV over its PVD's max_pov_size is measured, not read: the candidate is then invalid unread. */
+export function readPovFile(path: string): { pov: PovRead; pvd: PersistedValidationData } {
+  return povOrDataError('--pov-file', path, () => readPovFileBounded(path));
+}
+
+export function readPovAndPvd(povPath: string, pvdValue: string): { pov: PovRead; pvd: PersistedValidationData } {
+  const pvdBytes = readFileOrHex('--pvd', pvdValue, PVD_FILE_LIMIT);
   const pvd = scaleOrDataError(`--pvd ${pvdValue.length > 40 ? pvdValue.slice(0, 40) + '…' : pvdValue}`, () =>
     decodePersistedValidationData(pvdBytes),
   );
-  return { pov, pvd };
+  return { pov: povOrDataError('--pov', povPath, () => readPovBounded(povPath, pvd)), pvd };
 }

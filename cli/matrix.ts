@@ -12,6 +12,7 @@ import { dataError, usageError } from './errors.ts';
 import { junitXml } from './junit.ts';
 import { testPvf } from './sample.ts';
 import { preparedCacheFor } from './validate.ts';
+import { shellCommand } from './shell.ts';
 
 function writeJunit(path: string | undefined, title: string, report: MatrixReport): void {
   if (!path) return;
@@ -31,7 +32,7 @@ function progress(json: boolean | undefined): ((done: number, total: number) => 
 
 function printTable(report: MatrixReport): void {
   const names = [...new Set(report.results.map((r) => r.candidate))];
-  const width = Math.max(...names.map((n) => n.length), 9) + 2;
+  const width = names.reduce((w, n) => Math.max(w, n.length), 9) + 2;
   process.stdout.write(''.padEnd(width) + report.engines.map((e) => e.padEnd(26)).join('') + '\n');
   for (const n of names) {
     const cells = report.engines.map((e) => {
@@ -68,6 +69,11 @@ function parseJobs(text: string | undefined): number {
   if (text === undefined) return cpus().length;
   if (!/^\d+$/.test(text) || Number(text) < 1) throw usageError(`--jobs ${text}: give a positive number`);
   return Number(text);
+}
+
+/** The commands that reproduce one candidate on each engine, every argument shell-quoted. */
+export function conformanceRepro(job: Job, engineIds: readonly string[]): string {
+  return engineIds.map((id) => shellCommand(['pvf', 'validate', '--code', job.files?.code ?? '', '--pov-file', job.files?.pov ?? '', '--engine', id, '--json'])).join(' ; ');
 }
 
 export function registerMatrix(program: Command, setExit: (code: number) => void): void {
@@ -122,7 +128,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
       const engines = selectEngines(reg.engines, o.engines);
       const report = await runMatrix(jobs, engines, {
         concurrency: parseJobs(o.jobs),
-        repro: (job, ids) => ids.map((id) => `pvf validate --code ${job.files?.code} --pov-file ${job.files?.pov} --engine ${id} --json`).join(' ; '),
+        repro: conformanceRepro,
         onDone: progress(o.json),
         preparedCache: preparedCacheFor(reg),
       });

@@ -11,7 +11,7 @@ import { spinnerFactory } from './spinner.ts';
 import { resolvePolicy } from './policy.ts';
 import { usageError } from './errors.ts';
 import { VERSION } from './version.ts';
-import { readCode, readHexOrFile, readPovAndPvd, readPovFile } from './inputs.ts';
+import { readCode, readParams, readPovAndPvd, readPovFile } from './inputs.ts';
 import { reportJson, reportText } from './output.ts';
 import { sampleCode } from './sample.ts';
 
@@ -44,9 +44,9 @@ async function buildInput(o: ValidateOptions): Promise<CandidateInput> {
   if (forms > 1) throw usageError('give only one of --params, --pov-file, or --pov with --pvd');
   if ((o.pov === undefined) !== (o.pvd === undefined)) throw usageError('--pov and --pvd go together');
   const code = readCode(o.code);
-  if (o.params !== undefined) return { kind: 'params', code, params: readHexOrFile('--params', o.params) };
+  if (o.params !== undefined) return { kind: 'params', code, params: readParams(o.params) };
   const { pov, pvd } = o.povFile !== undefined ? readPovFile(o.povFile) : readPovAndPvd(o.pov!, o.pvd!);
-  return { kind: 'pov', code, pov, pvd };
+  return pov.kind === 'pov' ? { kind: 'pov', code, pov: pov.pov, pvd } : { kind: 'pov-oversize', code, encodedPovSize: pov.encodedSize, pvd };
 }
 
 function engineFor(reg: Registry, id: string | undefined): Engine | Verdict {
@@ -93,7 +93,7 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
     .action(async (o: ValidateOptions) => {
       const policy = resolvePolicy(o);
       const input = await buildInput(o);
-      if (o.record && input.kind !== 'pov') throw usageError('--record needs the candidate as a PoV (--pov-file, or --pov with --pvd)');
+      if (o.record && input.kind === 'params') throw usageError('--record needs the candidate as a PoV (--pov-file, or --pov with --pvd)');
       const reg = loadRegistry({ onExtract: spinnerFactory(o.json), allowRevoked: o.allowRevoked });
       const engine = engineFor(reg, policy.engineId);
       const onLog = o.verbose
@@ -105,6 +105,9 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
           : await validateCandidate(input, engine, { onLog, limits: policy.limits, prepHash: policy.prepHash, preparedCache: preparedCacheFor(reg) });
       const context = { session: policy.session, paramsHash: policy.paramsHash, kind: policy.kind };
       process.stdout.write(o.json ? JSON.stringify(reportJson(report, context)) + '\n' : reportText(report, context));
+      if (o.record && input.kind === 'pov-oversize') {
+        process.stderr.write(`pvf: --record ${o.record}: not recorded: the PoV is over max_pov_size and was not read\n`);
+      }
       if (o.record && report.verdict.verdict !== 'abstain' && input.kind === 'pov') {
         // The verdict stands whatever happens to the corpus; a failed record is reported, not fatal.
         try {

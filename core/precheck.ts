@@ -52,7 +52,10 @@ export async function precheck(blob: Uint8Array, opts: PrecheckOptions): Promise
     const compiled = WebAssembly.compile(code).then(
       () => undefined,
       (e: unknown) => {
-        throw new InvalidCandidate('prevalidation', `compile error: ${(e as Error).message}`);
+        // Only V8 refusing the module is the code's fault; any other rejection (out of memory, a
+        // bug) is ours and becomes abstain.
+        if (e instanceof WebAssembly.CompileError) throw new InvalidCandidate('prevalidation', `compile error: ${e.message}`);
+        throw e;
       },
     );
     let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,8 @@
 /**
  * Prepared artifacts (the module after prepare's rewrites), cached under (engine id, code hash,
  * prep hash) with a checksum. A cached artifact whose checksum does not match is prepared again,
- * never executed. Writes go to a temporary name and are renamed into place.
+ * never executed. Writes go to a temporary name and are renamed into place. The checksum protects
+ * against corruption, not against someone with the user's rights (docs/caches.md).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
@@ -39,16 +40,18 @@ export function preparedOrPrepare(
     /* not cached */
   }
   const module = prepare(code);
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-    const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
     writeFileSync(`${p.artifact}.${tag}`, module);
     writeFileSync(`${p.checksum}.${tag}`, sha256(module) + '\n');
     renameSync(`${p.artifact}.${tag}`, p.artifact);
     renameSync(`${p.checksum}.${tag}`, p.checksum);
   } catch {
     // A cache we cannot write is not a reason to fail validation: the prepared bytes are in hand.
-    rmSync(`${p.artifact}.tmp`, { force: true });
+    // Nothing half-written stays behind.
+    rmSync(`${p.artifact}.${tag}`, { force: true });
+    rmSync(`${p.checksum}.${tag}`, { force: true });
   }
   return { module, cached: false };
 }

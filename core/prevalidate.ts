@@ -18,12 +18,21 @@ export interface FeatureOptions {
   bulkMemory: boolean;
 }
 
+/**
+ * The longest name (import module and field, export, custom section) wasmparser reads: its
+ * MAX_WASM_STRING_SIZE. A longer one makes wasmtime refuse the module ("string size out of
+ * bounds"), so polkadot's preparation fails; V8 has no such limit, hence the check here.
+ */
+export const MAX_NAME_BYTES = 100_000;
+
 class R extends WasmByteReader {
   constructor(b: Uint8Array, start: number, end: number) {
     super(b, start, end, (m) => new PrevalidationError(m));
   }
-  name(): void {
-    this.skip(this.u32());
+  name(what = 'name'): void {
+    const n = this.u32();
+    if (n > MAX_NAME_BYTES) this.fail(`${what} of ${n} bytes: wasmparser accepts at most ${MAX_NAME_BYTES} (string size out of bounds)`);
+    this.skip(n);
   }
 }
 
@@ -209,8 +218,8 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
       case 2: {
         const n = r.u32();
         for (let k = 0; k < n; k++) {
-          r.name();
-          r.name();
+          r.name('import module name');
+          r.name('import name');
           const kind = r.byte();
           if (kind === 0) r.u32();
           else if (kind === 1) {
@@ -282,6 +291,19 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
         }
         break;
       }
+      case 7: {
+        const n = r.u32();
+        for (let k = 0; k < n; k++) {
+          r.name('export name');
+          r.byte();
+          r.u32();
+        }
+        break;
+      }
+      case 0:
+        r.name('custom section name');
+        r.pos = end;
+        break;
       case 12:
         if (!opts.bulkMemory) r.fail('a data count section needs WasmExtBulkMemory');
         r.pos = end;

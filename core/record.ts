@@ -5,7 +5,7 @@
  * candidate in its own folder named after the hash of its code and PoV file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodePovFile, type PersistedValidationData, type PoV } from './codecs.ts';
 import { toHex } from './hex.ts';
@@ -13,17 +13,39 @@ import type { Verdict } from './verdict.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-function writeOnce(path: string, data: Uint8Array | string): void {
-  if (existsSync(path)) return;
+/** Write `data` under a temporary name and rename it over `path` (atomic: never half-written). */
+function writeAtomic(path: string, data: Uint8Array | string): void {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, data, { flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Store a code file under its content hash. An existing file of that name is trusted only when it
+ * is a regular file whose sha256 is its name; anything else there (a damaged or foreign file, a
+ * symlink, a FIFO) is replaced atomically. It is checked with lstat before it is opened.
+ */
+function storeByHash(path: string, hash: string, data: Uint8Array): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    st = undefined;
+  }
+  if (st?.isFile() && st.size === data.length && sha256(readFileSync(path)) === hash) return;
+  writeAtomic(path, data);
 }
 
 export function recordCandidate(root: string, code: Uint8Array, pov: PoV, pvd: PersistedValidationData, verdict: Verdict, engine: string): string {
   mkdirSync(root, { recursive: true });
-  const codeName = `${sha256(code)}.wasm`;
-  writeOnce(join(root, codeName), code);
+  const codeHash = sha256(code);
+  const codeName = `${codeHash}.wasm`;
+  storeByHash(join(root, codeName), codeHash, code);
   const povFile = encodePovFile(pov, pvd);
   const name = `${sha256(code).slice(0, 16)}-${sha256(povFile).slice(0, 16)}`;
   const dir = join(root, name);

@@ -133,8 +133,10 @@ export function decodePrefix<T>(dec: Decoder<T>, input: Uint8Array, offset = 0):
     })(copy.buffer);
     return { value, consumed };
   } catch (e) {
-    if (e instanceof ScaleError) throw e;
-    throw new ScaleError(e instanceof Error ? e.message : String(e));
+    // Only the decoders' own ScaleError means malformed input: the strict combinators above check
+    // every length before scale-ts reads. Anything else (a TypeError, an allocation failure) is a
+    // fault of ours and must not become a verdict against the input.
+    throw e;
   }
 }
 

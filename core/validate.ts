@@ -82,7 +82,9 @@ export interface Engine {
 /** The three input forms of `pvf validate`: raw params, or a PoV with its PVD. */
 export type CandidateInput =
   | { kind: 'params'; code: Uint8Array; params: Uint8Array }
-  | { kind: 'pov'; code: Uint8Array; pov: PoV; pvd: PersistedValidationData };
+  | { kind: 'pov'; code: Uint8Array; pov: PoV; pvd: PersistedValidationData }
+  /** A PoV over its PVD's max_pov_size, measured but never read (core/input-files.ts). */
+  | { kind: 'pov-oversize'; code: Uint8Array; encodedPovSize: number; pvd: PersistedValidationData };
 
 export interface ValidationReport {
   verdict: Verdict;
@@ -117,6 +119,9 @@ export async function validateCandidate(
   const t0 = performance.now();
   try {
     let params: Uint8Array;
+    if (input.kind === 'pov-oversize') {
+      throw new InvalidCandidate('params-too-large', `PoV is ${input.encodedPovSize} bytes encoded, max_pov_size is ${input.pvd.maxPovSize}`);
+    }
     if (input.kind === 'pov') {
       const size = encodedPoVSize(input.pov);
       if (size > input.pvd.maxPovSize) {

@@ -20,7 +20,7 @@ import {
   chmodSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HostFault } from '../../core/verdict.ts';
 import { initZstd, zstdDecompressBoundedSync } from '../../core/blob.ts';
@@ -28,9 +28,15 @@ import { listSections, readSection, type ElfSection } from './elf.ts';
 import { MANIFEST_SECTION, SIGNATURE_SECTION, parseBinaryManifest, type BinaryManifest, type EngineEntry } from './manifest.ts';
 import { sha256Hex, unpackPayload } from './payload.ts';
 
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.PVF_CACHE_DIR) return env.PVF_CACHE_DIR;
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'pvf');
+/**
+ * The cache directory, always absolute: engines run as workers in their own empty working
+ * directory, so a relative path must never reach them. A relative `$PVF_CACHE_DIR` is resolved
+ * against the working directory of the pvf process (the one the user typed it in); a relative
+ * `$XDG_CACHE_HOME` is ignored, as the XDG Base Directory specification requires.
+ */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
+  if (env.PVF_CACHE_DIR) return resolve(cwd, env.PVF_CACHE_DIR);
+  if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) return join(env.XDG_CACHE_HOME, 'pvf');
   return join(homedir(), '.cache', 'pvf');
 }
 

@@ -7,7 +7,7 @@ import { run_task } from '@acala-network/chopsticks-executor';
 import { decodeRequest, workerMain, type WorkerLog, type WorkerResponse } from '../protocol.ts';
 import { startWatchdog } from '../watchdog.ts';
 import { withVersionSections } from '../../core/version-sections.ts';
-import { WasmFormatError } from '../../core/wasm.ts';
+import { WasmFormatError, memoryOf, parseModule, type WasmModuleInfo } from '../../core/wasm.ts';
 
 /** Executors before 1.1 take mockSignatureHost as a boolean, later ones (1.2.8 and 1.5.1 checked) as a number. */
 declare const __MOCK_SIGNATURE_AS_BOOL__: boolean | undefined;
@@ -37,22 +37,65 @@ const PVF_FAULTS = [
 
 async function handle(request: Buffer): Promise<WorkerResponse> {
   const { header, code, params } = decodeRequest(request);
-  const watchdog = startWatchdog(header.timeoutMs);
-  try {
-    return await run(code, params);
-  } finally {
-    await watchdog.terminate();
-  }
-}
-
-async function run(code: Uint8Array, params: Uint8Array): Promise<WorkerResponse> {
+  // The module checks belong to preparation (polkadot validates at prepare time, under the prepare
+  // timeout), so they run before the execution's CPU budget starts; the host's wall-clock kill
+  // still bounds them.
   let wasm: Uint8Array;
   try {
+    const fault = moduleFault(code, parseModule(code));
+    if (fault) return fault;
     wasm = withVersionSections(code);
   } catch (e) {
     if (e instanceof WasmFormatError) return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: e.message, logs: [] };
     throw e;
   }
+  const watchdog = startWatchdog(header.timeoutMs);
+  try {
+    return await run(wasm, params);
+  } finally {
+    await watchdog.terminate();
+  }
+}
+
+/**
+ * The module's own faults that smoldot reports without a distinguishable error (a Wasm validation
+ * error reads like any other message; a missing export or a misnamed memory as a bare variant
+ * name), checked here before smoldot sees the module, in the order the v8 engines meet them
+ * (compile, the validate_block export, the memory, the imports, __heap_base), with the same
+ * verdict and reason class.
+ *
+ * Validation is the V8 validator of this engine's own pinned node binary (the `runsOn` engine),
+ * the same spec validator that makes the v8 engines answer `invalid prevalidation`; polkadot's
+ * wasmtime refuses such a module at preparation (PrepareError::Preparation, deterministic).
+ */
+function moduleFault(wasm: Uint8Array, info: WasmModuleInfo): Extract<WorkerResponse, { ok: false }> | undefined {
+  const invalid = (reason: 'prevalidation' | 'execution-error', detail: string) => ({ ok: false as const, verdict: 'invalid' as const, reason, detail, logs: [] });
+  if (!WebAssembly.validate(wasm)) {
+    let why = 'the module is not valid Wasm';
+    try {
+      new WebAssembly.Module(wasm);
+    } catch (e) {
+      if (!(e instanceof WebAssembly.CompileError)) throw e;
+      why = e.message;
+    }
+    return invalid('prevalidation', `compile error: ${why}`);
+  }
+  if (!info.exports.some((x) => x.name === 'validate_block' && x.kind === 'function')) {
+    return invalid('prevalidation', 'the module does not export a function validate_block');
+  }
+  const mem = memoryOf(info);
+  if (!mem) return invalid('prevalidation', 'the module has no linear memory');
+  if (mem.imported && (mem.module !== 'env' || mem.name !== 'memory')) {
+    return invalid('execution-error', `instantiation failed: import ${mem.module}.${mem.name}: the only memory import is env.memory`);
+  }
+  if (!mem.imported && !info.exports.some((x) => x.kind === 'memory')) return invalid('execution-error', 'the module neither imports nor exports a memory');
+  if (!info.exports.some((x) => x.name === '__heap_base' && x.kind === 'global')) {
+    return invalid('execution-error', 'the module does not export the i32 global __heap_base');
+  }
+  return undefined;
+}
+
+async function run(wasm: Uint8Array, params: Uint8Array): Promise<WorkerResponse> {
   const t0 = performance.now();
   // smoldot implements storage and offchain host functions by calling back here; PVFs do not get
   // them, so a call is the PVF's fault (polkadot traps it as a missing function).
