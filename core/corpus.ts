@@ -122,6 +122,33 @@ function povJob(root: Root, name: string, code: string, pov: string, expected?: 
   return { name, input, expected, files: { code, pov } };
 }
 
+/**
+ * expected.json: an object with `verdict` "valid" or "invalid" and optionally `headData`/`raw` (hex)
+ * and `reason` (a string); other keys (a block hash, a panic text) are informative and ignored. The
+ * comparable fields are verdict, headData, raw and, for invalid, reason.
+ */
+export function parseExpectation(json: string, where: string): Expectation {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json);
+  } catch (e) {
+    throw new CorpusError(`${where}: ${(e as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new CorpusError(`${where}: not a JSON object`);
+  const o = doc as Record<string, unknown>;
+  if (o.verdict !== 'valid' && o.verdict !== 'invalid') throw new CorpusError(`${where}: verdict must be valid or invalid`);
+  for (const k of ['headData', 'raw'] as const) {
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(o[k]))) throw new CorpusError(`${where}: ${k} must be a 0x-prefixed hex string`);
+  }
+  if (o.reason !== undefined && typeof o.reason !== 'string') throw new CorpusError(`${where}: reason must be a string`);
+  return {
+    verdict: o.verdict,
+    ...(typeof o.headData === 'string' ? { headData: o.headData.toLowerCase() } : {}),
+    ...(typeof o.raw === 'string' ? { raw: o.raw.toLowerCase() } : {}),
+    ...(o.verdict === 'invalid' && typeof o.reason === 'string' ? { reason: o.reason } : {}),
+  };
+}
+
 export function readCorpus(path: string): Job[] {
   const root = new Root(path);
   const jobs: Job[] = [];
@@ -135,20 +162,7 @@ export function readCorpus(path: string): Job[] {
       if (!code) throw new CorpusError(`${dir}: has candidate.pov but neither code.wasm nor code.ref`);
       let expected: Expectation | undefined;
       if (files.includes('expected.json')) {
-        const json = text('expected.json');
-        try {
-          expected = JSON.parse(json) as Expectation;
-        } catch (e) {
-          throw new CorpusError(`${dir}/expected.json: ${(e as Error).message}`);
-        }
-        if (expected.verdict !== 'valid' && expected.verdict !== 'invalid') throw new CorpusError(`${dir}/expected.json: verdict must be valid or invalid`);
-        // A runtime's panic text is informative; the comparable fields are verdict, headData, raw.
-        expected = {
-          verdict: expected.verdict,
-          ...(expected.headData ? { headData: expected.headData } : {}),
-          ...(expected.raw ? { raw: expected.raw } : {}),
-          ...(expected.verdict === 'invalid' && expected.reason ? { reason: expected.reason } : {}),
-        };
+        expected = parseExpectation(text('expected.json'), `${dir}/expected.json`);
       }
       jobs.push(povJob(root, entry, code, join(dir, 'candidate.pov'), expected));
       continue;
