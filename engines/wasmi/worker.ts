@@ -5,7 +5,8 @@
  */
 import { run_task } from '@acala-network/chopsticks-executor';
 import { decodeRequest, workerMain, type WorkerLog, type WorkerResponse } from '../protocol.ts';
-import { startWatchdog } from '../watchdog.ts';
+import { jobCpuMs, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
+import { LogBuffer, boundString } from '../../core/logs.ts';
 import { withVersionSections } from '../../core/version-sections.ts';
 import { WasmFormatError } from '../../core/wasm.ts';
 
@@ -18,7 +19,18 @@ interface TaskResult {
   Error?: string;
 }
 
-const LEVELS = ['off', 'error', 'warn', 'info', 'debug', 'trace'];
+/**
+ * smoldot reports the level a PVF passed to `ext_logging_log_version_1` as is: sp_io's
+ * RuntimeInterfaceLogLevel, 0 = error … 4 = trace (the same table as the v8 host's).
+ */
+const LEVELS = ['error', 'warn', 'info', 'debug', 'trace'];
+
+/**
+ * smoldot's executor also prints every runtime log line through `console` (error lines to stderr,
+ * info to stdout, where this worker's protocol runs), padded and formatted, at a CPU cost charged
+ * to the job (100 MiB of lines took seconds). The lines it returns are all pvf needs: silence it.
+ */
+for (const k of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) console[k] = () => undefined;
 
 /**
  * Errors of smoldot's executor that mean the PVF itself trapped: Wasm traps as wasmi words them, a
@@ -37,15 +49,15 @@ const PVF_FAULTS = [
 
 async function handle(request: Buffer): Promise<WorkerResponse> {
   const { header, code, params } = decodeRequest(request);
-  const watchdog = startWatchdog(header.timeoutMs);
+  const watchdog = await startWatchdog(header.timeoutMs);
   try {
-    return await run(code, params);
+    return await run(code, params, watchdog.clock);
   } finally {
     await watchdog.terminate();
   }
 }
 
-async function run(code: Uint8Array, params: Uint8Array): Promise<WorkerResponse> {
+async function run(code: Uint8Array, params: Uint8Array, clock: JobClock): Promise<WorkerResponse> {
   let wasm: Uint8Array;
   try {
     wasm = withVersionSections(code);
@@ -53,6 +65,10 @@ async function run(code: Uint8Array, params: Uint8Array): Promise<WorkerResponse
     if (e instanceof WasmFormatError) return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: e.message, logs: [] };
     throw e;
   }
+  const wasmHex = '0x' + Buffer.from(wasm).toString('hex');
+  const paramsHex = '0x' + Buffer.from(params).toString('hex');
+  // smoldot compiles (wasmi translates lazily) and runs inside one call: the job starts here.
+  startJobClock(clock);
   const t0 = performance.now();
   // smoldot implements storage and offchain host functions by calling back here; PVFs do not get
   // them, so a call is the PVF's fault (polkadot traps it as a missing function).
@@ -66,8 +82,8 @@ async function run(code: Uint8Array, params: Uint8Array): Promise<WorkerResponse
     res = (await run_task(
     {
       id: 0,
-      wasm: '0x' + Buffer.from(wasm).toString('hex'),
-      calls: [['validate_block', ['0x' + Buffer.from(params).toString('hex')]]],
+      wasm: wasmHex,
+      calls: [['validate_block', [paramsHex]]],
       mockSignatureHost: mockAsBool ? false : 0,
       allowUnresolvedImports: true,
       runtimeLogLevel: 1,
@@ -88,11 +104,15 @@ async function run(code: Uint8Array, params: Uint8Array): Promise<WorkerResponse
   }
   if (refused) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail: `call to a missing function: ${refused} is not offered to PVFs`, logs: [] };
   const executeMs = performance.now() - t0;
+  const cpuMs = jobCpuMs(clock);
   if (res.Call) {
-    const logs: WorkerLog[] = (res.Call.runtimeLogs ?? []).map((l) => ({ level: LEVELS[l.level ?? 3] ?? 'info', target: l.target ?? 'runtime', message: l.message }));
-    return { ok: true, raw: res.Call.result.replace(/^0x/, ''), logs, timings: { executeMs, workerMaxRssKb: process.resourceUsage().maxRSS } };
+    // Bounded before anything else touches them (core/logs.ts): the verdict never depends on logs.
+    const kept = new LogBuffer();
+    for (const l of res.Call.runtimeLogs ?? []) kept.add(LEVELS[l.level ?? 2] ?? 'info', l.target ?? 'runtime', l.message);
+    const logs: WorkerLog[] = kept.lines;
+    return { ok: true, raw: res.Call.result.replace(/^0x/, ''), logs, timings: { executeMs, jobCpuMs: cpuMs, workerMaxRssKb: process.resourceUsage().maxRSS } };
   }
-  const detail = res.Error ?? 'no result';
+  const detail = boundString(res.Error ?? 'no result');
   if (/MemoryMaxSizeTooLow/.test(detail)) {
     // smoldot reserves its default 2048 heap pages above the module's initial memory and refuses a
     // smaller maximum: this engine cannot honour such a MaxMemoryPages. Not the PVF's fault.
