@@ -566,6 +566,27 @@ describe('worker faults on every engine', { skip: SKIP }, () => {
     assert.deepEqual([once.code, once.doc.verdict, once.doc.reason], [1, 'invalid', 'timeout'], once.doc.detail);
   });
 
+  it('under an address-space limit (RLIMIT_AS) a worker that dies is never invalid, even twice in approval', (t) => {
+    if (spawnSync('prlimit', ['--version']).status !== 0) return t.skip('prlimit is not installed');
+    // The engines abort, fail to start or fail to allocate under a low limit (SIGABRT, SIGTRAP, exit
+    // 1 before the job started): this machine's doing. Before the death classification, approval
+    // turned two such deaths into invalid.
+    const outcomes: string[] = [];
+    for (const e of engines) {
+      for (const gib of [2, 4, 8]) {
+        const r = spawnSync('prlimit', [`--as=${gib * 1024 ** 3}`, BIN, 'validate', '--sample', '--engine', e, '--kind', 'approval', '--json'], { encoding: 'utf8', env: { ...process.env, CI: '1', PVF_CACHE_DIR: join(tmp, 'cache') } });
+        if (r.status === null || r.status > 128) {
+          outcomes.push(`${e} ${gib} GiB: pvf itself could not start (${r.signal ?? r.status})`);
+          continue;
+        }
+        const doc = JSON.parse(r.stdout) as Doc;
+        outcomes.push(`${e} ${gib} GiB: ${doc.verdict} ${doc.reason ?? ''}`);
+        assert.ok(r.status === 0 || r.status === 2, `${e} ${gib} GiB: exit ${r.status}: ${r.stdout.slice(0, 300)}`);
+      }
+    }
+    assert.ok(outcomes.some((o) => / abstain /.test(o)), `no run hit the limit: ${outcomes.join(', ')}`);
+  });
+
   it('a worker that cannot be spawned (EMFILE under a low RLIMIT_NOFILE) is abstain io-error, exit 2, one line', (t) => {
     if (spawnSync('prlimit', ['--version']).status !== 0) return t.skip('prlimit is not installed');
     // The lowest limit pvf itself starts under differs by machine: scan a range. Every run must be
