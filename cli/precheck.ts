@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { prepTimeout, bulkMemoryEnabled, maxMemoryPagesTotal } from '../core/executor-params.ts';
 import { precheck } from '../core/precheck.ts';
-import { EXIT } from '../core/verdict.ts';
-import { loadRegistry } from '../engines/registry.ts';
+import { EXIT, HostFault } from '../core/verdict.ts';
+import { loadRegistry, type Registry } from '../engines/registry.ts';
 import { readCode } from './inputs.ts';
 import { resolvePolicy } from './policy.ts';
 import { usageError } from './errors.ts';
@@ -23,11 +23,21 @@ export function registerPrecheck(program: Command, setExit: (code: number) => vo
       if (!o.code) throw usageError('missing --code FILE');
       const policy = resolvePolicy(o);
       const code = readCode(o.code);
-      const reg = loadRegistry();
-      const engine = policy.engineId === undefined ? reg.defaultEngine : reg.find(policy.engineId);
-      const entry = reg.store?.engine(engine?.id ?? '');
+      let reg: Registry | undefined;
+      let unreadable: HostFault | undefined;
+      try {
+        reg = loadRegistry();
+      } catch (e) {
+        // The binary's own engine sections cannot be read (EMFILE, EIO): abstain, not a crash.
+        if (!(e instanceof HostFault)) throw e;
+        unreadable = e;
+      }
+      const engine = reg && (policy.engineId === undefined ? reg.defaultEngine : reg.find(policy.engineId));
+      const entry = reg?.store?.engine(engine?.id ?? '');
       let report;
-      if (!engine) {
+      if (unreadable) {
+        report = { verdict: 'abstain' as const, reason: unreadable.reason, detail: unreadable.detail, timings: {} };
+      } else if (!engine) {
         report = { verdict: 'abstain' as const, reason: 'engine-unavailable', detail: `engine ${policy.engineId} is not carried by this binary (pvf ${VERSION})`, timings: {} };
       } else if (entry && entry.status !== 'active') {
         report = { verdict: 'abstain' as const, reason: entry.status === 'revoked' ? 'engine-revoked' : 'engine-unavailable', detail: `engine ${entry.id} is ${entry.status}: pre-checking needs an active engine${entry.advisory ? ` (${entry.advisory})` : ''}`, timings: {} };

@@ -1,7 +1,7 @@
 /** `pvf validate`: parse the inputs, run the candidate on an engine, print the verdict. */
 import type { Command } from 'commander';
 import { validateCandidate, type CandidateInput, type Engine } from '../core/validate.ts';
-import { exitCodeOf, type Verdict } from '../core/verdict.ts';
+import { exitCodeOf, HostFault, type Verdict } from '../core/verdict.ts';
 import { sampleParams } from '../core/sample.ts';
 import { loadRegistry, type Registry } from '../engines/registry.ts';
 import { cacheRoot, secureDir } from '../engines/store/store.ts';
@@ -94,15 +94,24 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
       const policy = resolvePolicy(o);
       const input = await buildInput(o);
       if (o.record && input.kind === 'params') throw usageError('--record needs the candidate as a PoV (--pov-file, or --pov with --pvd)');
-      const reg = loadRegistry({ onExtract: spinnerFactory(o.json), allowRevoked: o.allowRevoked });
-      const engine = engineFor(reg, policy.engineId);
+      // A registry that cannot be read (the binary itself, under EMFILE or EIO) is a verdict:
+      // abstain, like any other fault of this machine.
+      let reg: Registry | undefined;
+      let engine: Engine | Verdict;
+      try {
+        reg = loadRegistry({ onExtract: spinnerFactory(o.json), allowRevoked: o.allowRevoked });
+        engine = engineFor(reg, policy.engineId);
+      } catch (e) {
+        if (!(e instanceof HostFault)) throw e;
+        engine = { verdict: 'abstain', reason: e.reason, detail: e.detail };
+      }
       const onLog = o.verbose
         ? (l: { level: string; target: string; message: string }) => process.stderr.write(`[${l.level} ${l.target}] ${l.message}\n`)
         : undefined;
       const report =
         'verdict' in engine
           ? { verdict: engine, engine: policy.engineId ?? '', logs: [], timings: {} }
-          : await validateCandidate(input, engine, { onLog, limits: policy.limits, prepHash: policy.prepHash, preparedCache: preparedCacheFor(reg) });
+          : await validateCandidate(input, engine, { onLog, limits: policy.limits, prepHash: policy.prepHash, preparedCache: reg && preparedCacheFor(reg) });
       const context = { session: policy.session, paramsHash: policy.paramsHash, kind: policy.kind };
       process.stdout.write(o.json ? JSON.stringify(reportJson(report, context)) + '\n' : reportText(report, context));
       if (o.record && input.kind === 'pov-oversize') {

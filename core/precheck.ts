@@ -8,6 +8,7 @@ import { BlobError, CODE_BOMB_LIMIT, decompressAs } from './blob.ts';
 import { capMemory, PrepareError } from './prepare.ts';
 import { checkFeatures, PrevalidationError } from './prevalidate.ts';
 import { HostFault, InvalidCandidate, verdictFromError, type Verdict } from './verdict.ts';
+import { setLongTimeout, type LongTimer } from './timers.ts';
 
 export interface PrecheckOptions {
   bulkMemory: boolean;
@@ -58,14 +59,15 @@ export async function precheck(blob: Uint8Array, opts: PrecheckOptions): Promise
         throw e;
       },
     );
-    let timer: NodeJS.Timeout | undefined;
+    // Any PvfPrepTimeout, however large, is honoured (a plain setTimeout fires at once above 2^31 - 1 ms).
+    let timer: LongTimer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HostFault('internal-error', `compilation did not finish within the precheck timeout of ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      timer = setLongTimeout(() => reject(new HostFault('internal-error', `compilation did not finish within the precheck timeout of ${opts.timeoutMs} ms`)), opts.timeoutMs);
     });
     try {
       await Promise.race([compiled, timeout]);
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
     }
     timings.compileMs = elapsed(t);
     timings.totalMs = elapsed(t0);

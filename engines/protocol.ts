@@ -1,9 +1,15 @@
 /**
  * The execute-worker protocol. The host writes one request to the worker's stdin: a JSON header
- * line, then the code bytes, then the params bytes. The worker answers with one JSON line on
- * stdout and exits. A worker that exits without a well-formed answer gave no verdict.
+ * line, then the code bytes, then the params bytes. The worker writes `{"started":true}` on stdout
+ * when the job starts (the module is compiled; its CPU and wall-clock limits count from there),
+ * then answers with one JSON line and exits. A worker that exits without a well-formed answer gave
+ * no verdict.
  */
 import type { AbstainReason, InvalidReason } from '../core/verdict.ts';
+import { boundLogs, boundString } from '../core/logs.ts';
+
+/** The line a worker writes when the job starts (see watchdog.ts). */
+export const STARTED_LINE = '{"started":true}';
 
 export interface WorkerRequest {
   v: 1;
@@ -61,12 +67,12 @@ export function frameRequest(request: Buffer): Buffer {
  * the host reuses the process across candidates (each job still gets a fresh instance).
  */
 export function workerMain(handle: (request: Buffer) => Promise<WorkerResponse>): void {
-  const answer = (r: WorkerResponse, then?: () => void) => process.stdout.write(JSON.stringify(r) + '\n', then);
+  const answer = (r: WorkerResponse, then?: () => void) => process.stdout.write(serialiseAnswer(r) + '\n', then);
   const safe = async (req: Buffer): Promise<WorkerResponse> => {
     try {
       return await handle(req);
     } catch (e) {
-      return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `worker: ${(e as Error).message}`, logs: [] };
+      return { ok: false, verdict: 'abstain', reason: resourceError(e) ? 'io-error' : 'internal-error', detail: `worker: ${(e as Error).message}`, logs: [] };
     }
   };
   if (!process.argv.includes('--serve')) {
@@ -85,4 +91,31 @@ export function workerMain(handle: (request: Buffer) => Promise<WorkerResponse>)
     }
   });
   process.stdin.on('end', () => void busy.then(() => process.exit(0)));
+}
+
+/**
+ * One answer line. Logs and details are bounded (core/logs.ts) before serialising, so the PVF's
+ * output can never make the answer too large to write; should serialising still fail, the answer
+ * is an abstain naming that, never a dead worker.
+ */
+export function serialiseAnswer(r: WorkerResponse): string {
+  const bounded: WorkerResponse = r.ok ? { ...r, logs: boundLogs(r.logs) } : { ...r, detail: boundString(r.detail), logs: boundLogs(r.logs) };
+  try {
+    return JSON.stringify(bounded);
+  } catch (e) {
+    return JSON.stringify({ ok: false, verdict: 'abstain', reason: 'internal-error', detail: `worker: the answer could not be serialised: ${(e as Error).message}`, logs: [] } satisfies WorkerResponse);
+  }
+}
+
+const RESOURCE_ERRNOS = ['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM'];
+
+/**
+ * A failure to get a resource of this machine (file descriptors, processes or threads, memory), as
+ * when a thread cannot start under a low RLIMIT_NOFILE: an I/O fault (`io-error`), like a spawn failure.
+ */
+export function resourceError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && RESOURCE_ERRNOS.includes(code)) return true;
+  const message = e instanceof Error ? e.message : String(e);
+  return new RegExp(`\\b(${RESOURCE_ERRNOS.join('|')})\\b`).test(message);
 }

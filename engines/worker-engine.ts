@@ -2,8 +2,15 @@
  * An engine the binary carries, run as an execute worker: its files are extracted to the cache on
  * first use and verified, and each execution is a fresh process started from those files, in an
  * empty working directory, with an empty environment and only the protocol pipes.
+ *
+ * Limits and faults (docs/worker-faults.md): a start-up deadline until the worker says the job
+ * started (expiry: abstain), then the wall-clock hard limit of 4x the CPU budget (expiry: invalid,
+ * timeout); a spawn failure is abstain (io-error); a death without an answer is classified by
+ * `classifyDeath`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setLongTimeout, sleep, type LongTimer } from '../core/timers.ts';
+import { boundLogs, boundString } from '../core/logs.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,114 +24,276 @@ import type { EngineStore } from './store/store.ts';
 /** Delay before the one retry of an approval execution whose worker died (polkadot waits too). */
 export const APPROVAL_RETRY_DELAY_MS = 500;
 
-/** The worker exited without a well-formed answer: a death we cannot attribute. */
+/**
+ * How long a worker may take from its spawn (or, kept alive, from the request) until it says the
+ * job started: process start, reading the request and compiling the module. Polkadot spawns its
+ * workers and prepares artifacts before any job, under their own timeouts; a worker that cannot get
+ * there is a fault of this machine, so its expiry is `abstain`, never `invalid`.
+ */
+export const STARTUP_DEADLINE_MS = 60_000;
+
+/** The wall-clock hard limit counts from the job's start: this many times the CPU budget (polkadot's JOB_TIMEOUT_WALL_CLOCK_FACTOR). */
+export const WALL_CLOCK_FACTOR = 4;
+
+/**
+ * Signals that say the machine, not the candidate, ended the worker: a SIGKILL we did not send (the
+ * OOM killer, an operator, a cgroup limit), the engine aborting on a resource it could not get
+ * (SIGABRT, SIGTRAP: out of memory, an address-space or thread limit, a failed internal check),
+ * SIGBUS (a mapping the kernel could not back), resource limits (SIGXCPU, SIGXFSZ) and termination
+ * from outside (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2).
+ */
+export const HOST_SIGNALS: ReadonlySet<string> = new Set([
+  'SIGKILL', 'SIGABRT', 'SIGTRAP', 'SIGBUS', 'SIGXCPU', 'SIGXFSZ',
+  'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGPIPE', 'SIGALRM', 'SIGUSR1', 'SIGUSR2',
+]);
+
+/**
+ * How a worker that ended without an answer is judged (docs/worker-faults.md). `host`: the death is
+ * this machine's doing and never counts against the candidate. `ambiguous`: as polkadot's
+ * AmbiguousWorkerDeath / AmbiguousJobDeath (polkadot/node/core/pvf/src/execute/queue.rs,
+ * `handle_job_finish`), it might be the candidate's: abstain in backing; in approval one retry, and
+ * only a second ambiguous death is invalid.
+ */
+export type DeathClass = 'host' | 'ambiguous';
+
+export function classifyDeath(d: { started: boolean; code: number | null; signal: string | null }): { cls: DeathClass; why: string } {
+  const how = d.signal ? `signal ${d.signal}` : `exit code ${d.code}`;
+  if (!d.started) {
+    // Before the job: start-up, the request, compilation (polkadot's preparation, whose failures at
+    // execution time are not the candidate's: candidate-validation abstains on them).
+    return { cls: 'host', why: `${how}, before the job started` };
+  }
+  if (d.signal && HOST_SIGNALS.has(d.signal)) {
+    return { cls: 'host', why: d.signal === 'SIGKILL' ? `${how}, not sent by pvf (out of memory or killed from outside)` : `${how}, a fault of this machine or of the engine` };
+  }
+  // SIGSEGV, SIGILL, SIGFPE, SIGSYS, other signals, an exit without an answer: possibly the
+  // candidate (malicious code exploiting the engine), as polkadot judges a job that died.
+  return { cls: 'ambiguous', why: how };
+}
+
+/** The worker exited without a well-formed answer. */
 export class WorkerDied extends HostFault {
-  constructor(detail: string) {
+  constructor(
+    detail: string,
+    readonly cls: DeathClass = 'ambiguous',
+  ) {
     super('internal-error', detail);
   }
 }
 
+/** The worker process could not be started (EMFILE, EAGAIN, ENOENT, EACCES, ...): an I/O fault of ours. */
+export class WorkerSpawnFailed extends HostFault {
+  constructor(argv0: string, e: unknown) {
+    const err = e as NodeJS.ErrnoException;
+    super('io-error', `cannot start worker ${argv0}: ${err?.code ? `${err.code}: ` : ''}${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
+export interface JobLimits {
+  /** The CPU budget in ms; the wall-clock hard limit is WALL_CLOCK_FACTOR times it, from the job's start. */
+  timeoutMs: number;
+  /** Start-up deadline (spawn or request to the job's start). */
+  startupMs: number;
+}
+
+function hardTimeout(hardMs: number): WorkerResponse {
+  return { ok: false, verdict: 'invalid', reason: 'timeout', detail: `hard timeout: still running after ${hardMs} ms of wall-clock time since the job started`, logs: [] };
+}
+
 /**
- * A worker process kept alive across jobs (`--serve`), for smoke and conformance runs. Each job
- * still runs in a fresh instance (a fresh thread for v8, a fresh VM for wasmi); only the process
- * start and the bundle load are saved.
+ * A worker process: one job (`validate`), or kept alive across jobs (`--serve`, for smoke and
+ * conformance: each job still runs in a fresh instance; only the process start and the bundle load
+ * are saved). Reads the worker's stdout as lines: `{"started":true}` starts the job's wall clock,
+ * the next answer line settles the job.
  */
-class ServingWorker {
+class WorkerProcess {
   dead = false;
   fresh = true;
-  private out = '';
-  private waiter: { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void } | undefined;
-  private readonly child: ChildProcess;
+  private readonly child: ChildProcess | undefined;
   private readonly cwd: string;
+  private partial: Buffer[] = [];
   private stderr = '';
+  private job:
+    | { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void; started: boolean; timer: LongTimer | undefined }
+    | undefined;
+  private spawnError: WorkerSpawnFailed | undefined;
+  private limits: JobLimits = { timeoutMs: 0, startupMs: STARTUP_DEADLINE_MS };
 
-  constructor(argv: string[]) {
-    this.cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
-    this.child = spawn(argv[0], [...argv.slice(1), '--serve'], { cwd: this.cwd, env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (b: Buffer) => {
-      this.out += b.toString('utf8');
-      let nl: number;
-      while ((nl = this.out.indexOf('\n')) >= 0) {
-        const line = this.out.slice(0, nl).trim();
-        this.out = this.out.slice(nl + 1);
-        if (!line) continue;
-        const w = this.waiter;
-        this.waiter = undefined;
-        try {
-          w?.resolve(JSON.parse(line) as WorkerResponse);
-        } catch {
-          w?.reject(new WorkerDied(`worker wrote something that is not an answer: ${line.slice(0, 200)}`));
-        }
-      }
+  constructor(
+    argv: string[],
+    private readonly serve: boolean,
+  ) {
+    try {
+      this.cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
+    } catch (e) {
+      throw new HostFault('io-error', `cannot create the worker directory: ${(e as Error).message}`);
+    }
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0], serve ? [...argv.slice(1), '--serve'] : argv.slice(1), { cwd: this.cwd, env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (e) {
+      this.cleanup();
+      throw new WorkerSpawnFailed(argv[0], e);
+    }
+    this.child = child;
+    // A failed spawn emits 'error' (EMFILE, EAGAIN, ENOENT, ...), and its stdio may be missing.
+    child.on('error', (e) => {
+      // Only a process that never started has no pid; any later error is reported on close.
+      if (child.pid !== undefined) return;
+      this.spawnError ??= new WorkerSpawnFailed(argv[0], e);
+      this.end(this.spawnError);
     });
-    this.child.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString('utf8')).slice(-2000)));
-    this.child.stdin!.on('error', () => {
+    child.on('close', (code, signal) => this.closed(code, signal));
+    child.stdout?.on('data', (b: Buffer) => this.data(b));
+    child.stderr?.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString('utf8')).slice(-2000)));
+    child.stdin?.on('error', () => {
+      /* the worker died early: reported on close */
+    });
+    child.stdout?.on('error', () => {
       /* reported on close */
     });
-    this.child.on('error', (e) => this.die(`cannot start worker ${argv[0]}: ${e.message}`));
-    this.child.on('close', (code, signal) => this.die(`worker died without a verdict (${signal ? `signal ${signal}` : `exit code ${code}`})${this.stderr ? `: ${this.stderr.trim().split('\n').slice(-1)[0].slice(0, 300)}` : ''}`));
+    child.stderr?.on('error', () => {
+      /* reported on close */
+    });
   }
 
-  private die(detail: string): void {
-    if (this.dead) return;
-    this.dead = true;
+  private cleaned = false;
+  private cleanup(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
     rmSync(this.cwd, { recursive: true, force: true });
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.reject(new WorkerDied(detail));
   }
 
-  run(request: Buffer, hardMs: number): Promise<WorkerResponse> {
-    return new Promise<WorkerResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.child.kill('SIGKILL');
-        resolve({ ok: false, verdict: 'invalid', reason: 'timeout', detail: `hard timeout: still running after ${hardMs} ms of wall-clock time`, logs: [] });
+  private data(chunk: Buffer): void {
+    let from = 0;
+    let nl: number;
+    while ((nl = chunk.indexOf(0x0a, from)) >= 0) {
+      this.partial.push(chunk.subarray(from, nl));
+      const line = Buffer.concat(this.partial).toString('utf8').trim();
+      this.partial = [];
+      from = nl + 1;
+      if (line) this.line(line);
+    }
+    if (from < chunk.length) this.partial.push(chunk.subarray(from));
+  }
+
+  private garbage(line: string): void {
+    // A worker that writes something other than the protocol is never trusted again.
+    this.kill();
+    this.settle(undefined, new WorkerDied(`worker wrote something that is not an answer: ${line.slice(0, 200)}`, 'ambiguous'));
+  }
+
+  private line(line: string): void {
+    const job = this.job;
+    if (!job) return;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return this.garbage(line);
+    }
+    if (typeof msg !== 'object' || msg === null) return this.garbage(line);
+    if ('started' in msg) {
+      if (job.started) return;
+      job.started = true;
+      // The job's wall clock starts now (polkadot starts it once the request is sent to a spawned
+      // worker: `start_work` in polkadot/node/core/pvf/src/execute/worker_interface.rs).
+      job.timer?.clear();
+      const hardMs = this.limits.timeoutMs * WALL_CLOCK_FACTOR;
+      job.timer = setLongTimeout(() => {
+        this.kill();
+        this.settle(hardTimeout(hardMs));
       }, hardMs);
-      this.waiter = {
-        resolve: (r) => {
-          clearTimeout(timer);
-          this.fresh = false;
-          resolve(r);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      this.child.stdin!.write(frameRequest(request));
+      return;
+    }
+    if ('ok' in msg) return this.settle(msg as WorkerResponse);
+    this.garbage(line);
+  }
+
+  private settle(res: WorkerResponse | undefined, err?: Error): void {
+    const job = this.job;
+    if (!job) return;
+    this.job = undefined;
+    job.timer?.clear();
+    if (res) {
+      this.fresh = false;
+      job.resolve(res);
+    } else job.reject(err ?? new WorkerDied('no answer'));
+  }
+
+  private kill(): void {
+    this.dead = true;
+    this.child?.kill('SIGKILL');
+  }
+
+  private closed(code: number | null, signal: NodeJS.Signals | null): void {
+    const started = this.job?.started ?? false;
+    this.end(undefined, code, signal, started);
+  }
+
+  private end(spawnError: WorkerSpawnFailed | undefined, code: number | null = null, signal: NodeJS.Signals | null = null, started = false): void {
+    this.dead = true;
+    if (spawnError) this.settle(undefined, spawnError);
+    else if (this.job) {
+      const { cls, why } = classifyDeath({ started, code, signal });
+      const tail = this.stderr.trim().split('\n').slice(-1)[0] ?? '';
+      this.settle(undefined, new WorkerDied(`worker died without a verdict (${why})${tail ? `: ${tail.slice(0, 300)}` : ''}`, cls));
+    }
+    this.cleanup();
+  }
+
+  run(request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
+    if (this.spawnError) return Promise.reject(this.spawnError);
+    if (this.dead) return Promise.reject(new WorkerDied('worker is gone', 'host'));
+    this.limits = limits;
+    return new Promise<WorkerResponse>((resolve, reject) => {
+      this.job = { resolve, reject, started: false, timer: undefined };
+      // Until the job starts (spawn, request, compilation), only the start-up deadline applies.
+      this.job.timer = setLongTimeout(() => {
+        this.kill();
+        this.settle(undefined, new HostFault('internal-error', `the worker did not start the job within ${limits.startupMs} ms (slow start-up or compilation on this machine)`));
+      }, limits.startupMs);
+      const stdin = this.child?.stdin;
+      if (!stdin) return; // the spawn failed: 'error' settles the job
+      if (this.serve) stdin.write(frameRequest(request));
+      else stdin.end(request);
     });
   }
 
   close(): void {
-    this.child.stdin!.end();
+    this.child?.stdin?.end();
   }
 }
 
-const pools = new Map<string, ServingWorker[]>();
+const pools = new Map<string, WorkerProcess[]>();
 
 /** End every kept-alive worker (they exit when their stdin closes). */
 export function closeWorkers(): void {
   for (const idle of pools.values()) for (const w of idle.splice(0)) w.close();
 }
 
-async function runServed(poolKey: string, argv: string[], request: Buffer, hardMs: number): Promise<WorkerResponse> {
+async function runServed(poolKey: string, argv: string[], request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
   const idle = pools.get(poolKey) ?? [];
   pools.set(poolKey, idle);
   let w = idle.pop();
   while (w && w.dead) w = idle.pop();
-  w ??= new ServingWorker(argv);
+  w ??= new WorkerProcess(argv, true);
   let res: WorkerResponse;
   try {
-    res = await w.run(request, hardMs);
+    res = await w.run(request, limits);
   } catch (e) {
     // A reused worker that died had done its earlier jobs well: not this candidate's doing, so the
     // job runs again on a fresh process before any verdict is drawn from a death.
-    if (e instanceof WorkerDied && !w.fresh) return runServed(poolKey, argv, request, hardMs);
+    if (e instanceof WorkerDied && !w.fresh) return runServed(poolKey, argv, request, limits);
     throw e;
   }
   // A worker that answered a timeout has killed itself; never hand it out again.
   if (!w.dead && !(res.ok === false && res.reason === 'timeout')) idle.push(w);
   return res;
+}
+
+async function runOnce(argv: string[], request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
+  return new WorkerProcess(argv, false).run(request, limits);
 }
 
 export interface WorkerEngineOptions {
@@ -133,6 +302,8 @@ export interface WorkerEngineOptions {
   /** Called once when an engine has to be extracted (for a spinner on a TTY). */
   onExtract?: (id: string) => () => void;
   allowRevoked?: boolean;
+  /** Start-up deadline in ms (default STARTUP_DEADLINE_MS); for tests. */
+  startupMs?: number;
 }
 
 async function resolveCommand(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions): Promise<string[]> {
@@ -163,7 +334,7 @@ async function resolveCommand(store: EngineStore, e: EngineEntry, opts: WorkerEn
 }
 
 export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions = {}): Engine {
-  return processEngine(e.id, e.family, e.vmVersion, opts.persistent ?? false, async () => {
+  return processEngine(e.id, e.family, e.vmVersion, opts.persistent ?? false, opts.startupMs ?? STARTUP_DEADLINE_MS, async () => {
     if (e.status === 'revoked' && !opts.allowRevoked) {
       throw new HostFault('engine-revoked', `engine ${e.id} is revoked${e.advisory ? `: ${e.advisory}` : ''}`);
     }
@@ -172,12 +343,12 @@ export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEng
 }
 
 /** The v8 worker of a source checkout, run by the current node through tsx (development only). */
-export function sourceV8Engine(): Engine {
+export function sourceV8Engine(opts: { startupMs?: number } = {}): Engine {
   const worker = fileURLToPath(new URL('./v8/worker.ts', import.meta.url));
-  return processEngine(`v8-source-node${process.versions.node}`, 'v8', process.versions.v8, false, async () => [process.execPath, '--import', import.meta.resolve('tsx'), worker]);
+  return processEngine(`v8-source-node${process.versions.node}`, 'v8', process.versions.v8, false, opts.startupMs ?? STARTUP_DEADLINE_MS, async () => [process.execPath, '--import', import.meta.resolve('tsx'), worker]);
 }
 
-function processEngine(id: string, family: string, vmVersion: string, persistent: boolean, command: () => Promise<string[]>): Engine {
+function processEngine(id: string, family: string, vmVersion: string, persistent: boolean, startupMs: number, command: () => Promise<string[]>): Engine {
   return {
     id,
     family,
@@ -186,78 +357,33 @@ function processEngine(id: string, family: string, vmVersion: string, persistent
       const argv = await command();
       const limits = run.limits ?? DEFAULT_LIMITS;
       const request = encodeRequest(code, params, limits);
-      const once = async (): Promise<WorkerResponse> => {
-        if (persistent) return runServed(id, argv, request, limits.timeoutMs * 4);
-        const cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
-        try {
-          return await runWorker(argv, cwd, request, limits.timeoutMs * 4);
-        } finally {
-          rmSync(cwd, { recursive: true, force: true });
-        }
-      };
-      {
-        let res: WorkerResponse;
+      const jobLimits: JobLimits = { timeoutMs: limits.timeoutMs, startupMs };
+      const once = (): Promise<WorkerResponse> => (persistent ? runServed(id, argv, request, jobLimits) : runOnce(argv, request, jobLimits));
+      let res: WorkerResponse;
+      try {
+        res = await once();
+      } catch (err) {
+        // Only these two are retried, and only in approval (polkadot's candidate-validation,
+        // `validate_candidate_with_retry`: one retry after a delay; backing never retries). Any
+        // other error is ours and stays abstain.
+        if (!(err instanceof WorkerDied || err instanceof WorkerSpawnFailed) || limits.kind !== 'approval') throw err;
+        await sleep(APPROVAL_RETRY_DELAY_MS);
         try {
           res = await once();
-        } catch (err) {
-          // A worker that died without a verdict. Backing never retries: we cannot attribute the
-          // death, so we abstain. Approval retries once after a short delay, as polkadot's
-          // candidate-validation does; a second death is then invalid, as polkadot judges it.
-          if (!(err instanceof WorkerDied) || limits.kind !== 'approval') throw err;
-          await new Promise((r) => setTimeout(r, APPROVAL_RETRY_DELAY_MS));
-          try {
-            res = await once();
-          } catch (again) {
-            if (again instanceof WorkerDied) throw new InvalidCandidate('execution-error', `ambiguous worker death, twice: ${again.detail}`);
-            throw again;
+        } catch (again) {
+          // Invalid only when both deaths were ambiguous (possibly the candidate's); a death of
+          // this machine's doing (or a spawn failure) is never the candidate's fault.
+          if (again instanceof WorkerDied && again.cls === 'ambiguous' && err instanceof WorkerDied && err.cls === 'ambiguous') {
+            throw new InvalidCandidate('execution-error', `ambiguous worker death, twice: ${again.detail}`);
           }
+          throw again;
         }
-        const logs: LogLine[] = res.logs;
-        for (const l of logs) run.onLog?.(l);
-        if (res.ok) return { raw: new Uint8Array(Buffer.from(res.raw, 'hex')), logs, timings: res.timings };
-        if (res.verdict === 'invalid') throw Object.assign(new InvalidCandidate(res.reason, res.detail), { logs });
-        throw new HostFault(res.reason, `${id}: ${res.detail}`);
       }
+      const logs: LogLine[] = boundLogs(res.logs);
+      for (const l of logs) run.onLog?.(l);
+      if (res.ok) return { raw: new Uint8Array(Buffer.from(res.raw, 'hex')), logs, timings: res.timings };
+      if (res.verdict === 'invalid') throw Object.assign(new InvalidCandidate(res.reason, boundString(res.detail)), { logs });
+      throw new HostFault(res.reason, `${id}: ${boundString(res.detail)}`);
     },
   };
-}
-
-/**
- * Run one job. The worker enforces the CPU-time limit itself; if it is still running after
- * `hardMs` of wall-clock time it is killed and the candidate is invalid (polkadot's hard timeout).
- */
-function runWorker(argv: string[], cwd: string, request: Buffer, hardMs: number): Promise<WorkerResponse> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd, env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
-    let hardKilled = false;
-    const timer = setTimeout(() => {
-      hardKilled = true;
-      child.kill('SIGKILL');
-    }, hardMs);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new HostFault('internal-error', `cannot start worker ${argv[0]}: ${e.message}`)));
-    child.stdin.on('error', () => {
-      /* the worker died early; reported on close */
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (hardKilled) {
-        return resolve({ ok: false, verdict: 'invalid', reason: 'timeout', detail: `hard timeout: still running after ${hardMs} ms of wall-clock time`, logs: [] });
-      }
-      const text = Buffer.concat(out).toString('utf8').trim();
-      const last = text.slice(text.lastIndexOf('\n') + 1);
-      try {
-        const res = JSON.parse(last) as WorkerResponse;
-        if (typeof res === 'object' && res !== null && 'ok' in res) return resolve(res);
-      } catch {
-        /* no answer */
-      }
-      const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-1)[0] ?? '';
-      reject(new WorkerDied(`worker died without a verdict (${signal ? `signal ${signal}` : `exit code ${code}`})${stderr ? `: ${stderr.slice(0, 300)}` : ''}`));
-    });
-    child.stdin.end(request);
-  });
 }

@@ -24,7 +24,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HostFault } from '../../core/verdict.ts';
 import { initZstd, zstdDecompressBoundedSync } from '../../core/blob.ts';
-import { listSections, readSection, type ElfSection } from './elf.ts';
+import { ElfError, listSections, readSection, type ElfSection } from './elf.ts';
 import { MANIFEST_SECTION, SIGNATURE_SECTION, parseBinaryManifest, type BinaryManifest, type EngineEntry } from './manifest.ts';
 import { sha256Hex, unpackPayload } from './payload.ts';
 
@@ -78,8 +78,11 @@ export class EngineStore {
     let sections: ElfSection[];
     try {
       sections = listSections(binary);
-    } catch {
-      return undefined;
+    } catch (e) {
+      // Only "this is not an ELF binary" means no engines (a source checkout on another format);
+      // failing to read it (EMFILE, EIO, ...) is an I/O fault, never a silent fallback.
+      if (e instanceof ElfError) return undefined;
+      throw new HostFault('io-error', `cannot read ${binary}: ${(e as Error).message}`);
     }
     const ms = sections.find((s) => s.name === MANIFEST_SECTION);
     if (!ms) return undefined;

@@ -14,6 +14,8 @@ import { HostFault } from '../../core/verdict.ts';
 import type { FuncType, ValType, WasmModuleInfo } from '../../core/wasm.ts';
 import * as hashing from '../../core/hashing.ts';
 import { runtimeVersionOption } from '../../core/runtime-version.ts';
+import { LogBuffer, MAX_LOG_LINE_BYTES, boundUtf8Message } from '../../core/logs.ts';
+import { isUtf8 } from 'node:buffer';
 
 /** A deliberate trap of the host on behalf of the PVF's own behaviour. */
 export class PvfTrap extends Error {
@@ -52,7 +54,7 @@ export const PINNED_MAX_LOG_LEVEL = 1; // LogLevelFilter::Error
 export interface HostOptions {
   /** Maximum number of Wasm pages of the linear memory. */
   maxPages: number;
-  /** Called for each log line (for -v output); entries are also kept in `logs`. */
+  /** Called for each log line kept (for -v output), as kept in `logs` (bounded, see core/logs.ts). */
   onLog?: (entry: LogEntry) => void;
 }
 
@@ -61,8 +63,9 @@ export class HostState {
   memory: WebAssembly.Memory | undefined;
   heap: HeapMemory | undefined;
   allocator: FreeingBumpAllocator | undefined;
-  readonly logs: LogEntry[] = [];
-  /** The most recent error-level log line: a Rust runtime's panic message. */
+  private readonly logBuffer = new LogBuffer();
+  private announcedDrop = false;
+  /** The most recent error-level log line (bounded): a Rust runtime's panic message. */
   lastErrorLog: LogEntry | undefined;
   constructor(readonly options: HostOptions) {}
 
@@ -70,6 +73,11 @@ export class HostState {
     this.memory = memory;
     this.heap = wasmMemory(memory, this.options.maxPages);
     this.allocator = new FreeingBumpAllocator(heapBase);
+  }
+
+  /** The log lines kept, within the bounds of core/logs.ts (a marker line says what was dropped). */
+  get logs(): LogEntry[] {
+    return this.logBuffer.lines as LogEntry[];
   }
 
   bytes(): Uint8Array {
@@ -88,6 +96,16 @@ export class HostState {
   readSpan(span: bigint): Uint8Array {
     const [ptr, len] = unpackSpan(span);
     return this.read(ptr, len);
+  }
+
+  /** A view of memory (no copy), valid until the memory grows or the next host call. */
+  viewSpan(span: bigint): Uint8Array {
+    const [ptr, len] = unpackSpan(span);
+    const mem = this.bytes();
+    if (ptr + len > mem.length) {
+      throw new PvfTrap(`memory access out of bounds: ${len} bytes at ${ptr} (memory is ${mem.length} bytes)`);
+    }
+    return mem.subarray(ptr, ptr + len);
   }
 
   write(ptr: number, data: Uint8Array): void {
@@ -133,10 +151,25 @@ export class HostState {
   log(levelIndex: number, target: string, message: string): void {
     const level = LOG_LEVELS[levelIndex];
     if (level === undefined) throw new PvfTrap(`invalid log level ${levelIndex}`);
-    const entry = { level, target, message };
-    this.logs.push(entry);
+    this.keep(level, this.logBuffer.add(level, target, message));
+  }
+
+  /** Log a message given as valid UTF-8 bytes: only the bounded part is ever decoded. */
+  logUtf8(levelIndex: number, target: string, message: Uint8Array): void {
+    const level = LOG_LEVELS[levelIndex];
+    if (level === undefined) throw new PvfTrap(`invalid log level ${levelIndex}`);
+    this.keep(level, this.logBuffer.addUtf8(level, target, message));
+  }
+
+  private keep(level: LogLevel, added: { line: { level: string; target: string; message: string }; kept: boolean }): void {
+    const entry = added.line as LogEntry;
     if (level === 'error') this.lastErrorLog = entry;
-    this.options.onLog?.(entry);
+    if (added.kept) this.options.onLog?.(entry);
+    else if (!this.announcedDrop) {
+      this.announcedDrop = true;
+      const marker = this.logBuffer.lines[this.logBuffer.lines.length - 1] as LogEntry;
+      this.options.onLog?.({ ...marker });
+    }
   }
 }
 
@@ -163,14 +196,9 @@ function sigOf(t: FuncType): string {
 
 const u32 = (x: number): number => x >>> 0;
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-function utf8OrUndefined(bytes: Uint8Array): string | undefined {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+/** A log target: undefined if it is not UTF-8; only its bounded part is decoded. */
+function boundedUtf8(bytes: Uint8Array): string | undefined {
+  return isUtf8(bytes) ? boundUtf8Message(bytes) : undefined;
 }
 
 const hash = (f: (d: Uint8Array) => Uint8Array): HostFunction => ({
@@ -197,12 +225,14 @@ export const CORE_FUNCTIONS: HostFunctionTable = {
     make: (h) => (level: number, targetSpan: bigint, messageSpan: bigint) => {
       // The level crosses the FFI as u8 (truncated); the target is a &str, which must be UTF-8 or
       // the call traps; a message that is not UTF-8 is dropped silently.
+      // Only the bounded part of a line is decoded and kept (core/logs.ts); validity is checked on
+      // the whole span without copying it.
       const levelIndex = level & 0xff;
-      const target = utf8OrUndefined(h.readSpan(targetSpan));
+      const target = boundedUtf8(h.viewSpan(targetSpan));
       if (target === undefined) throw new PvfTrap('log target is not valid UTF-8');
-      const message = utf8OrUndefined(h.readSpan(messageSpan));
+      const message = h.viewSpan(messageSpan);
       if (levelIndex >= LOG_LEVELS.length) throw new PvfTrap(`invalid log level ${levelIndex}`);
-      if (message !== undefined) h.log(levelIndex, target, message);
+      if (isUtf8(message)) h.logUtf8(levelIndex, target, message);
     },
   },
   ext_logging_max_level_version_1: { sig: '->i32', make: () => () => PINNED_MAX_LOG_LEVEL },
@@ -215,13 +245,19 @@ export const CORE_FUNCTIONS: HostFunctionTable = {
   ext_misc_print_utf8_version_1: {
     sig: 'i64->',
     make: (h) => (data: bigint) => {
-      const text = utf8OrUndefined(h.readSpan(data));
-      if (text !== undefined) h.log(3, 'runtime', text);
+      const text = h.viewSpan(data);
+      if (isUtf8(text)) h.logUtf8(3, 'runtime', text);
     },
   },
   ext_misc_print_hex_version_1: {
     sig: 'i64->',
-    make: (h) => (data: bigint) => h.log(3, 'runtime', Buffer.from(h.readSpan(data)).toString('hex')),
+    make: (h) => (data: bigint) => {
+      // Hex doubles the size: only what fits the line bound is converted.
+      const bytes = h.viewSpan(data);
+      const keep = bytes.subarray(0, MAX_LOG_LINE_BYTES / 2);
+      const hex = Buffer.from(keep.buffer, keep.byteOffset, keep.length).toString('hex');
+      h.log(3, 'runtime', keep.length < bytes.length ? `${hex} … [truncated by pvf: ${bytes.length} bytes, ${keep.length} shown]` : hex);
+    },
   },
   ext_misc_runtime_version_version_1: {
     sig: 'i64->i64',

@@ -4,14 +4,16 @@
  *
  * The job runs on a thread with a 256 MiB stack (polkadot's native stack limit): the deterministic
  * stack limiter injected by prepare, not V8's default ~1 MiB stack, must decide where recursion
- * stops. The main thread only reads the request, starts the CPU-time watchdog and prints.
+ * stops. The main thread only reads the request, starts the CPU-time watchdog and prints. The job
+ * thread compiles the module (polkadot's preparation), then starts the job's clock (watchdog.ts)
+ * and instantiates and calls `validate_block`: only that is charged to the candidate's budget.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { verdictFromError } from '../../core/verdict.ts';
 import { initZstd } from '../../core/blob.ts';
-import { decodeRequest, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
-import { startWatchdog } from '../watchdog.ts';
+import { decodeRequest, resourceError, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
+import { jobCpuMs, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
 import { callValidateBlock, compilePvf, instantiatePvf } from './execute.ts';
 
 export const JOB_STACK_MB = 256;
@@ -20,23 +22,27 @@ interface Job {
   header: WorkerRequest;
   code: Uint8Array;
   params: Uint8Array;
+  clock: JobClock;
 }
 
-async function execute({ header, code, params }: Job): Promise<WorkerResponse> {
+async function execute({ header, code, params, clock }: Job): Promise<WorkerResponse> {
   let logs: WorkerLog[] = [];
   try {
     await initZstd();
     const t0 = performance.now();
-    const inst = await instantiatePvf(await compilePvf(code), { maxPages: header.maxPages });
-    logs = inst.host.logs;
+    const compiled = await compilePvf(code);
     const t1 = performance.now();
-    const raw = callValidateBlock(inst, params);
+    startJobClock(clock);
+    const inst = await instantiatePvf(compiled, { maxPages: header.maxPages });
+    logs = inst.host.logs;
     const t2 = performance.now();
+    const raw = callValidateBlock(inst, params);
+    const t3 = performance.now();
     return {
       ok: true,
       raw: Buffer.from(raw).toString('hex'),
       logs,
-      timings: { instantiateMs: t1 - t0, executeMs: t2 - t1, workerMaxRssKb: process.resourceUsage().maxRSS },
+      timings: { compileMs: t1 - t0, instantiateMs: t2 - t1, executeMs: t3 - t2, jobCpuMs: jobCpuMs(clock), workerMaxRssKb: process.resourceUsage().maxRSS },
     };
   } catch (e) {
     const v = verdictFromError(e);
@@ -59,13 +65,13 @@ function jobThread(script: string, job: Job): Worker {
 }
 
 async function handle(request: Buffer): Promise<WorkerResponse> {
-  const job = decodeRequest(request);
-  const watchdog = startWatchdog(job.header.timeoutMs);
+  const decoded = decodeRequest(request);
+  const watchdog = await startWatchdog(decoded.header.timeoutMs);
   try {
     return await new Promise<WorkerResponse>((resolve) => {
-      const t = jobThread(process.argv[1], job);
+      const t = jobThread(process.argv[1], { ...decoded, clock: watchdog.clock });
       t.once('message', (m: WorkerResponse) => resolve(m));
-      t.once('error', (e) => resolve({ ok: false, verdict: 'abstain', reason: 'internal-error', detail: `job thread failed: ${e.message}`, logs: [] }));
+      t.once('error', (e) => resolve({ ok: false, verdict: 'abstain', reason: resourceError(e) ? 'io-error' : 'internal-error', detail: `job thread failed: ${e.message}`, logs: [] }));
     });
   } finally {
     await watchdog.terminate();

@@ -5,7 +5,8 @@
  */
 import { run_task } from '@acala-network/chopsticks-executor';
 import { decodeRequest, workerMain, type WorkerLog, type WorkerResponse } from '../protocol.ts';
-import { startWatchdog } from '../watchdog.ts';
+import { jobCpuMs, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
+import { LogBuffer, boundString } from '../../core/logs.ts';
 import { withVersionSections } from '../../core/version-sections.ts';
 import { WasmFormatError, memoryOf, parseModule, type WasmModuleInfo } from '../../core/wasm.ts';
 
@@ -18,7 +19,18 @@ interface TaskResult {
   Error?: string;
 }
 
-const LEVELS = ['off', 'error', 'warn', 'info', 'debug', 'trace'];
+/**
+ * smoldot reports the level a PVF passed to `ext_logging_log_version_1` as is: sp_io's
+ * RuntimeInterfaceLogLevel, 0 = error … 4 = trace (the same table as the v8 host's).
+ */
+const LEVELS = ['error', 'warn', 'info', 'debug', 'trace'];
+
+/**
+ * smoldot's executor also prints every runtime log line through `console` (error lines to stderr,
+ * info to stdout, where this worker's protocol runs), padded and formatted, at a CPU cost charged
+ * to the job (100 MiB of lines took seconds). The lines it returns are all pvf needs: silence it.
+ */
+for (const k of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) console[k] = () => undefined;
 
 /**
  * Errors of smoldot's executor that mean the PVF itself trapped: Wasm traps as wasmi words them, a
@@ -34,28 +46,6 @@ const PVF_FAULTS = [
   /unresolved function/i,
   /out of memory allocating .* during ext_allocator_malloc/i,
 ];
-
-async function handle(request: Buffer): Promise<WorkerResponse> {
-  const { header, code, params } = decodeRequest(request);
-  // The module checks belong to preparation (polkadot validates at prepare time, under the prepare
-  // timeout), so they run before the execution's CPU budget starts; the host's wall-clock kill
-  // still bounds them.
-  let wasm: Uint8Array;
-  try {
-    const fault = moduleFault(code, parseModule(code));
-    if (fault) return fault;
-    wasm = withVersionSections(code);
-  } catch (e) {
-    if (e instanceof WasmFormatError) return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: e.message, logs: [] };
-    throw e;
-  }
-  const watchdog = startWatchdog(header.timeoutMs);
-  try {
-    return await run(wasm, params);
-  } finally {
-    await watchdog.terminate();
-  }
-}
 
 /**
  * The module's own faults that smoldot reports without a distinguishable error (a Wasm validation
@@ -95,7 +85,32 @@ function moduleFault(wasm: Uint8Array, info: WasmModuleInfo): Extract<WorkerResp
   return undefined;
 }
 
-async function run(wasm: Uint8Array, params: Uint8Array): Promise<WorkerResponse> {
+async function handle(request: Buffer): Promise<WorkerResponse> {
+  const { header, code, params } = decodeRequest(request);
+  const watchdog = await startWatchdog(header.timeoutMs);
+  try {
+    return await run(code, params, watchdog.clock);
+  } finally {
+    await watchdog.terminate();
+  }
+}
+
+async function run(code: Uint8Array, params: Uint8Array, clock: JobClock): Promise<WorkerResponse> {
+  // The module checks belong to preparation (polkadot validates at prepare time, under the prepare
+  // timeout), so they run before the job clock starts; the host's wall-clock limits still bound them.
+  let wasm: Uint8Array;
+  try {
+    const fault = moduleFault(code, parseModule(code));
+    if (fault) return fault;
+    wasm = withVersionSections(code);
+  } catch (e) {
+    if (e instanceof WasmFormatError) return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: e.message, logs: [] };
+    throw e;
+  }
+  const wasmHex = '0x' + Buffer.from(wasm).toString('hex');
+  const paramsHex = '0x' + Buffer.from(params).toString('hex');
+  // smoldot compiles (wasmi translates lazily) and runs inside one call: the job starts here.
+  startJobClock(clock);
   const t0 = performance.now();
   // smoldot implements storage and offchain host functions by calling back here; PVFs do not get
   // them, so a call is the PVF's fault (polkadot traps it as a missing function).
@@ -109,8 +124,8 @@ async function run(wasm: Uint8Array, params: Uint8Array): Promise<WorkerResponse
     res = (await run_task(
     {
       id: 0,
-      wasm: '0x' + Buffer.from(wasm).toString('hex'),
-      calls: [['validate_block', ['0x' + Buffer.from(params).toString('hex')]]],
+      wasm: wasmHex,
+      calls: [['validate_block', [paramsHex]]],
       mockSignatureHost: mockAsBool ? false : 0,
       allowUnresolvedImports: true,
       runtimeLogLevel: 1,
@@ -131,11 +146,15 @@ async function run(wasm: Uint8Array, params: Uint8Array): Promise<WorkerResponse
   }
   if (refused) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail: `call to a missing function: ${refused} is not offered to PVFs`, logs: [] };
   const executeMs = performance.now() - t0;
+  const cpuMs = jobCpuMs(clock);
   if (res.Call) {
-    const logs: WorkerLog[] = (res.Call.runtimeLogs ?? []).map((l) => ({ level: LEVELS[l.level ?? 3] ?? 'info', target: l.target ?? 'runtime', message: l.message }));
-    return { ok: true, raw: res.Call.result.replace(/^0x/, ''), logs, timings: { executeMs, workerMaxRssKb: process.resourceUsage().maxRSS } };
+    // Bounded before anything else touches them (core/logs.ts): the verdict never depends on logs.
+    const kept = new LogBuffer();
+    for (const l of res.Call.runtimeLogs ?? []) kept.add(LEVELS[l.level ?? 2] ?? 'info', l.target ?? 'runtime', l.message);
+    const logs: WorkerLog[] = kept.lines;
+    return { ok: true, raw: res.Call.result.replace(/^0x/, ''), logs, timings: { executeMs, jobCpuMs: cpuMs, workerMaxRssKb: process.resourceUsage().maxRSS } };
   }
-  const detail = res.Error ?? 'no result';
+  const detail = boundString(res.Error ?? 'no result');
   if (/MemoryMaxSizeTooLow/.test(detail)) {
     // smoldot reserves its default 2048 heap pages above the module's initial memory and refuses a
     // smaller maximum: this engine cannot honour such a MaxMemoryPages. Not the PVF's fault.
