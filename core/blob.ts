@@ -130,6 +130,26 @@ export function zstdDecompressBoundedSync(data: Uint8Array, limit: number): Uint
   return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
 
+/** libzstd's error codes (zstd_errors.h) that a decoder returns for bad input data. */
+const ZSTD_DATA_ERRORS: ReadonlySet<string> = new Set(
+  [
+    'prefix_unknown',
+    'version_unsupported',
+    'frameParameter_unsupported',
+    'frameParameter_windowTooLarge',
+    'corruption_detected',
+    'checksum_wrong',
+    'literals_headerWrong',
+    'dictionary_corrupted',
+    'dictionary_wrong',
+    'tableLog_tooLarge',
+    'maxSymbolValue_tooLarge',
+    'maxSymbolValue_tooSmall',
+    'srcSize_wrong',
+    'dstSize_tooSmall',
+  ].map((n) => `ZSTD_error_${n}`),
+);
+
 /**
  * One zstd frame, at most `room` bytes of output, else a bomb. `fine`: decode in 64-byte steps, so
  * that when the frame breaks, the output lost with the failing step (libzstd reports no output
@@ -146,8 +166,9 @@ function decodeFrame(frame: Uint8Array, room: number, limit: number, fine = fals
       if (e instanceof BlobError) throw e;
       const code = (e as { code?: unknown }).code;
       if (code === 'ERR_BUFFER_TOO_LARGE') throw bombError(limit);
-      // libzstd's own errors (ZSTD_error_*): the data is at fault. Anything else is ours.
-      if (typeof code === 'string' && code.startsWith('ZSTD_error_')) throw new BlobError('invalid', `malformed zstd stream: ${(e as Error).message}`);
+      // libzstd's errors about the data: the blob is at fault. Anything else (memory_allocation
+      // under an address-space limit, a parameter error of ours) is a fault of this host.
+      if (typeof code === 'string' && ZSTD_DATA_ERRORS.has(code)) throw new BlobError('invalid', `malformed zstd stream: ${(e as Error).message}`);
       throw e;
     }
   }
