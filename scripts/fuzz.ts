@@ -216,10 +216,22 @@ interface VerdictDoc {
   result?: { headData: string; raw: string };
 }
 
+/**
+ * The one divergence the campaign counts instead of reporting: the wasmi engines time out on a job
+ * the v8 engines finish. wasmi interprets (7-88x slower than a compiled engine) under the same CPU
+ * budget, so its `timeout` is not polkadot's verdict: a known wrong verdict of the wasmi engines
+ * (see the README's engine notes), counted and printed in the summary.
+ */
+function wasmiTooSlow(rs: Array<{ engine: string; verdict: string; reason?: string }>): boolean {
+  const w = rs.filter((x) => x.engine.startsWith('wasmi'));
+  const v = rs.filter((x) => !x.engine.startsWith('wasmi'));
+  return w.length > 0 && v.length > 0 && w.some((x) => x.reason === 'timeout') && v.every((x) => x.reason !== 'timeout' && x.verdict !== 'abstain');
+}
+
 /** An abstain is acceptable only where a carried engine cannot honour the limits in force (documented). */
 function abstainProblem(engine: string, v: { verdict: string; reason?: string; detail?: string }): string | undefined {
   if (v.verdict !== 'abstain') return undefined;
-  if (v.reason === 'engine-unavailable' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum/i.test(v.detail ?? '')) return undefined;
+  if (v.reason === 'engine-unavailable' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum|not UTF-8/i.test(v.detail ?? '')) return undefined;
   return `abstain ${v.reason ?? ''} on ${engine} for a candidate input: ${(v.detail ?? '').slice(0, 300)}`;
 }
 
@@ -242,6 +254,7 @@ class Campaign {
   oracleChecked = 0;
   findings: Finding[] = [];
   knownAbstains = 0;
+  wasmiTooSlow = 0;
   private seen = new Set<string>();
   constructor(readonly o: Options) {}
 
@@ -429,6 +442,10 @@ async function batchRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Uint8A
     }
     for (const d of doc.divergences) {
       const involved = doc.results.filter((x) => x.candidate === d.candidate);
+      if (wasmiTooSlow(involved)) {
+        c.wasmiTooSlow++;
+        continue;
+      }
       // A documented engine limitation (wasmi's own call stack) is an abstain, not a divergence.
       if (involved.every((x) => x.verdict !== 'abstain' || !abstainProblem(x.engine, x)) && involved.some((x) => x.verdict === 'abstain')) continue;
       findingFor(d.candidate, `engines diverge: ${d.what} (${involved.map((x) => `${x.engine}: ${x.verdict} ${x.reason ?? ''}`).join('; ')})`);
@@ -632,6 +649,10 @@ async function runSingle(c: Campaign, s: Single, seeds: Seeds, rng: Rng, sampleP
         if (doc.verdict === 'abstain' && !abstainProblem(other, doc)) continue;
         const a = `${first.doc.verdict} ${first.doc.reason ?? ''} ${first.doc.result?.raw ?? ''}`;
         const b = `${doc.verdict} ${doc.reason ?? ''} ${doc.result?.raw ?? ''}`;
+        if (a !== b && wasmiTooSlow([{ engine: first.engine ?? '', verdict: first.doc.verdict, reason: first.doc.reason }, { engine: other, verdict: doc.verdict, reason: doc.reason }])) {
+          c.wasmiTooSlow++;
+          continue;
+        }
         if (a !== b) {
           problem = `engines diverge: ${first.engine}: ${a.slice(0, 200)} / ${other}: ${b.slice(0, 200)}`;
           break;
@@ -791,6 +812,7 @@ async function main(): Promise<number> {
     `fuzz: seed ${o.seed}: ${total} mutated inputs in ${round} rounds (${[...c.inputs].map(([k, v]) => `${k} ${v}`).join(', ')})`,
     `fuzz: ${c.executions} executions on ${seeds.engines.length} engines; verdicts ${[...c.verdicts].map(([k, v]) => `${k} ${v}`).join(', ')}; documented engine-limit abstains ${c.knownAbstains}`,
     `fuzz: adder oracle checked ${c.oracleChecked} verdicts`,
+    `fuzz: known wrong verdicts of the wasmi engines (timeout on a job the v8 engines finish): ${c.wasmiTooSlow}`,
     `fuzz: ${c.findings.length} findings${c.findings.length ? ` (in ${o.out})` : ''}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

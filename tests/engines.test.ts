@@ -494,12 +494,14 @@ describe('worker faults on every engine', { skip: SKIP }, () => {
           ok = true;
           break;
         }
-        // Inconclusive only if the same count now needs 1950 ms or more (the load changed).
+        // V8 tiers hot code up on background threads, and the whole process's CPU time is the job's
+        // (as in polkadot): under load the same job needs 10-15 % more or less (seen: 1775 and
+        // 2003 ms for the same 1124 rounds). A timeout is therefore retried with a fresh
+        // calibration; three in a row fail the test.
         const need = cpuOf(e, n);
-        tried.push(`${n} rounds: ${r.doc?.verdict} ${r.doc?.detail}; needs ${need} ms`);
-        assert.ok(need >= 1950, `${e}: a job that needs ${need} ms of CPU did not pass a 2000 ms budget: ${tried.join(' | ')}`);
+        tried.push(`${n} rounds: ${r.doc?.verdict} ${r.doc?.detail}; then needed ${need} ms`);
       }
-      assert.ok(ok, `${e}: inconclusive: ${tried.join(' | ')}`);
+      assert.ok(ok, `${e}: a job calibrated to ~1850 ms of CPU never passed a 2000 ms budget: ${tried.join(' | ')}`);
     }
   });
 

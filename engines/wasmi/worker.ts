@@ -166,6 +166,15 @@ async function run(code: Uint8Array, params: Uint8Array, clock: JobClock): Promi
     // judge the candidate under the StackLogicalMax in force.
     return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: `wasmi ran out of call stack before the logical stack limit: ${detail}`, logs: [] };
   }
+  const utf8 = /UTF-8 error for parameter of index (\d+) of (\w+)/.exec(detail);
+  if (utf8) {
+    // smoldot demands UTF-8 wherever a parameter is text; Substrate only where the host function
+    // takes a `&str`: the log target (sp-io `log(level, target: &str, message: &[u8])`), which the
+    // runtime-interface refuses, trapping. Elsewhere (a log message, print_utf8) Substrate drops
+    // text that is not UTF-8 and the call succeeds: this engine cannot judge such a candidate.
+    if (utf8[2] === 'ext_logging_log_version_1' && utf8[1] === '1') return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
+    return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: `this wasmi engine refuses text that is not UTF-8 where Substrate drops it: ${detail}`, logs: [] };
+  }
   if (/pointer and size returned by the function are invalid/i.test(detail)) return { ok: false, verdict: 'invalid', reason: 'bad-output', detail, logs: [] };
   if (PVF_FAULTS.some((re) => re.test(detail))) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
   return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `wasmi executor: ${detail}`, logs: [] };

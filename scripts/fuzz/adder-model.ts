@@ -6,8 +6,9 @@
  *   block  = BlockData::decode(block_data)  {state u64, add u64}
  *   valid iff keccak256(state LE) == parent.post_state;
  *   new head = {number + 1 (wrapping), keccak256(parent_head bytes), keccak256((state + add) LE)}.
- * codec's Decode ignores trailing bytes, so the real adder accepts longer inputs; the project's own
- * WAT adder wants exact sizes.
+ * codec's Decode ignores trailing bytes, so the real adder accepts longer block data; its
+ * `assert_eq!(parent_hash, parent_head.hash())` refuses a parent head with trailing bytes. The
+ * project's own WAT adder wants exact sizes.
  */
 import { keccak_256 as keccak256 } from '@noble/hashes/sha3.js';
 import { concatBytes } from '../../core/bytes.ts';
@@ -37,7 +38,10 @@ export interface AdderInputs {
 /** What the adder answers: its new head data, or undefined for a panic. */
 export function adderModel(x: AdderInputs): Uint8Array | undefined {
   const { parentHead, blockData } = x;
-  if (x.strictLengths ? parentHead.length !== 72 || blockData.length !== 16 : parentHead.length < 72 || blockData.length < 16) return undefined;
+  // The real adder decodes leniently but then asserts keccak256(parent_head bytes) ==
+  // keccak256(HeadData.encode()) (lib.rs `execute`: `assert_eq!(parent_hash, parent_head.hash())`),
+  // so a parent head with trailing bytes panics there too; trailing block data bytes are ignored.
+  if (parentHead.length !== 72 || (x.strictLengths ? blockData.length !== 16 : blockData.length < 16)) return undefined;
   const number = readLe(parentHead, 0, 8);
   const postState = parentHead.subarray(40, 72);
   const state = readLe(blockData, 0, 8);
