@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- [--seconds N] [--seed S] [--jobs J] [--binary FILE] [--out DIR] [--engines A,B]`
+ * `npm run fuzz -- [--seconds N | --rounds R] [--seed S] [--jobs J] [--binary FILE] [--out DIR] [--engines A,B]`
  *
  * A seeded mutation campaign against the built `dist/pvf`, as an attacker and an unlucky operator
  * would feed it. Input kinds:
@@ -10,10 +10,13 @@
  * - code (batched): byte mutants of the own PVFs, the hostile PVFs and the real PVFs, plain or
  *   zstd-compressed behind a blob prefix (sometimes damaged after compression);
  * - single processes: .pov files, --params, --executor-params, schedules and corpus folders, each
- *   mutated.
+ *   mutated;
+ * - host faults around a valid adder candidate: a worker SIGKILLed or stalled from outside, a low
+ *   open-file limit, a tmpfs cache that fills up, a read-only or relative cache directory.
  * Invariants everywhere: no exit 70, no stack trace, no hang, a one-line error for exit 64/65,
- * JSON on --json, `abstain` only with a host reason (never internal-error), the same verdict on
- * every engine. Each finding is written under --out as a folder with its inputs, the command line
+ * JSON on --json, `abstain` only with a host reason (never internal-error), never `invalid` under a
+ * host fault, the same verdict on every engine (wasmi timeouts on jobs the v8 engines finish are
+ * counted apart: a documented limit of the interpreter). Each finding is written under --out as a folder with its inputs, the command line
  * that reproduces it (repro.sh) and what was wrong (finding.txt); single-process findings are
  * shrunk first. Exit 1 when anything was found.
  */
@@ -42,6 +45,8 @@ interface Options {
   binary: string;
   out: string;
   engines?: string[];
+  /** A fixed number of rounds instead of a time (the same inputs on any machine, for CI). */
+  rounds?: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -56,12 +61,13 @@ function parseArgs(argv: string[]): Options {
     if (a === '--seconds') o.seconds = Number(v());
     else if (a === '--seed') o.seed = Number(v());
     else if (a === '--jobs') o.jobs = Number(v());
+    else if (a === '--rounds') o.rounds = Number(v());
     else if (a === '--binary') o.binary = resolve(v());
     else if (a === '--out') o.out = resolve(v());
     else if (a === '--engines') o.engines = v().split(',');
     else throw new Error(`unknown option ${a}`);
   }
-  for (const [k, x] of [['--seconds', o.seconds], ['--seed', o.seed], ['--jobs', o.jobs]] as const) {
+  for (const [k, x] of [['--seconds', o.seconds], ['--seed', o.seed], ['--jobs', o.jobs], ['--rounds', o.rounds ?? 1]] as const) {
     if (!Number.isInteger(x) || x < 0) throw new Error(`${k}: not a non-negative integer`);
   }
   return o;
@@ -790,7 +796,7 @@ async function main(): Promise<number> {
   const deadline = performance.now() + o.seconds * 1000;
   let round = 0;
   try {
-    while (performance.now() < deadline || round === 0) {
+    while (o.rounds !== undefined ? round < o.rounds : performance.now() < deadline || round === 0) {
       const t0 = performance.now();
       await batchRound(c, rng, seeds, samplePov, 120);
       const t1 = performance.now();
