@@ -16,9 +16,9 @@
  * Invariants everywhere: no exit 70, no stack trace, no hang, a one-line error for exit 64/65,
  * JSON on --json, `abstain` only with a host reason (never internal-error), never `invalid` under a
  * host fault, the same verdict on every engine (wasmi timeouts on jobs the v8 engines finish are
- * counted apart: a documented limit of the interpreter). Each finding is written under --out as a folder with its inputs, the command line
- * that reproduces it (repro.sh) and what was wrong (finding.txt); single-process findings are
- * shrunk first. Exit 1 when anything was found.
+ * counted apart: a documented limit of the interpreter). Each finding is written under --out as a
+ * folder with its inputs, the command line that reproduces it (repro.sh) and what was wrong
+ * (finding.txt); single-process findings are shrunk first. Exit 1 when anything was found.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
