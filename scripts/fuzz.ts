@@ -237,7 +237,7 @@ function wasmiTooSlow(rs: Array<{ engine: string; verdict: string; reason?: stri
 /** An abstain is acceptable only where a carried engine cannot honour the limits in force (documented). */
 function abstainProblem(engine: string, v: { verdict: string; reason?: string; detail?: string }): string | undefined {
   if (v.verdict !== 'abstain') return undefined;
-  if (v.reason === 'engine-unavailable' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum|not UTF-8/i.test(v.detail ?? '')) return undefined;
+  if (v.reason === 'engine-unavailable' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum|not UTF-8|sign-extension/i.test(v.detail ?? '')) return undefined;
   return `abstain ${v.reason ?? ''} on ${engine} for a candidate input: ${(v.detail ?? '').slice(0, 300)}`;
 }
 

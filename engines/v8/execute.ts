@@ -115,9 +115,16 @@ export async function instantiatePvf(p: Prepared, opts: ExecuteOptions = {}): Pr
   return { instance, host, memory, stubbed };
 }
 
+/**
+ * A memory the module defines must be exported as `memory`: sc-executor-wasmtime looks it up by
+ * that name (instance_wrapper.rs `get_linear_memory`: "memory is not exported under `memory`
+ * name"), after prepare has turned an imported memory into an export of the import's field name
+ * (runtime_blob.rs `convert_memory_import_into_export`).
+ */
 function exportedMemory(instance: WebAssembly.Instance): WebAssembly.Memory {
-  for (const v of Object.values(instance.exports)) if (v instanceof WebAssembly.Memory) return v;
-  throw new InvalidCandidate('execution-error', 'the module neither imports nor exports a memory');
+  const m = instance.exports['memory'];
+  if (m instanceof WebAssembly.Memory) return m;
+  throw new InvalidCandidate('execution-error', 'memory is not exported under the name `memory`');
 }
 
 /** Describe a trap; a Rust runtime's panic message, logged just before `unreachable`, comes first. */

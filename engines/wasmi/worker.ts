@@ -78,7 +78,7 @@ function moduleFault(wasm: Uint8Array, info: WasmModuleInfo): Extract<WorkerResp
   if (mem.imported && (mem.module !== 'env' || mem.name !== 'memory')) {
     return invalid('execution-error', `instantiation failed: import ${mem.module}.${mem.name}: the only memory import is env.memory`);
   }
-  if (!mem.imported && !info.exports.some((x) => x.kind === 'memory')) return invalid('execution-error', 'the module neither imports nor exports a memory');
+  if (!mem.imported && !info.exports.some((x) => x.kind === 'memory' && x.name === 'memory')) return invalid('execution-error', 'memory is not exported under the name `memory`');
   if (!info.exports.some((x) => x.name === '__heap_base' && x.kind === 'global')) {
     return invalid('execution-error', 'the module does not export the i32 global __heap_base');
   }
@@ -165,6 +165,11 @@ async function run(code: Uint8Array, params: Uint8Array, clock: JobClock): Promi
     // injected by prepare fired: polkadot's engine would have gone deeper, so this engine cannot
     // judge the candidate under the StackLogicalMax in force.
     return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: `wasmi ran out of call stack before the logical stack limit: ${detail}`, logs: [] };
+  }
+  if (/sign extension operations support is not enabled/i.test(detail)) {
+    // polkadot's engine accepts sign-extension operations (MVP + sign-ext; prevalidation lets them
+    // through on every engine); this smoldot build's wasmi refuses them: it cannot judge the PVF.
+    return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: `this wasmi engine does not support sign-extension operations, which polkadot accepts: ${detail}`, logs: [] };
   }
   const utf8 = /UTF-8 error for parameter of index (\d+) of (\w+)/.exec(detail);
   if (utf8) {

@@ -1,0 +1,56 @@
+/**
+ * Module shapes the fuzz campaign found handled differently from polkadot, on every engine of
+ * dist/pvf (skipped with a message when it is not built).
+ * - A memory exported under another name than `memory`: sc-executor-wasmtime looks the memory up
+ *   by that name (instance_wrapper.rs `get_linear_memory`, "memory is not exported under `memory`
+ *   name"): invalid. The v8 engines took any exported memory (valid), wasmi abstained.
+ * - Sign-extension operations: polkadot accepts them (MVP + sign-ext); this smoldot's wasmi refuses
+ *   them, which must be its own `abstain engine-unavailable`, not `internal-error`.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO, pvf } from './support/pvfs.ts';
+import { listSections } from '../engines/store/elf.ts';
+
+const BIN = join(REPO, 'dist', 'pvf');
+const BUILT = existsSync(BIN) && listSections(BIN).some((s) => s.name === '.pvf.manifest');
+
+describe('module shapes on every engine', { skip: BUILT ? false : 'dist/pvf is not built (run npm run build)' }, () => {
+  let dir = '';
+  let engines: string[] = [];
+  const run = (code: string, e: string) => {
+    const r = spawnSync(BIN, ['validate', '--code', join(dir, code), '--params', '0x', '--engine', e, '--json'], { encoding: 'utf8', env: { ...process.env, CI: '1', PVF_CACHE_DIR: join(dir, 'cache') } });
+    return { code: r.status, doc: JSON.parse(r.stdout) as { verdict: string; reason?: string; detail?: string; result?: { headData: string } } };
+  };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pvf-shape-'));
+    writeFileSync(join(dir, 'misnamed.wasm'), await pvf('hostile/memory_misnamed'));
+    writeFileSync(join(dir, 'signext.wasm'), await pvf('hostile/sign_ext'));
+    const list = spawnSync(BIN, ['engines', 'list', '--json'], { encoding: 'utf8', env: { ...process.env, PVF_CACHE_DIR: join(dir, 'cache') } });
+    engines = (JSON.parse(list.stdout) as { engines: Array<{ id: string }> }).engines.map((e) => e.id);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a memory exported as "mem" is invalid execution-error everywhere', () => {
+    for (const e of engines) {
+      const r = run('misnamed.wasm', e);
+      assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [1, 'invalid', 'execution-error'], `${e}: ${r.doc.detail}`);
+      assert.match(r.doc.detail ?? '', /not exported under the name `memory`/, e);
+    }
+  });
+
+  it('sign-extension: valid on the v8 engines, abstain engine-unavailable on wasmi', () => {
+    for (const e of engines) {
+      const r = run('signext.wasm', e);
+      if (e.startsWith('wasmi')) {
+        assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [2, 'abstain', 'engine-unavailable'], `${e}: ${r.doc.detail}`);
+      } else {
+        assert.deepEqual([r.code, r.doc.verdict, r.doc.result?.headData], [0, 'valid', '0xffffffff'], `${e}: ${r.doc.detail}`);
+      }
+    }
+  });
+});
