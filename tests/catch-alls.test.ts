@@ -12,17 +12,10 @@ import { decodeRuntimeVersion } from '../core/runtime-version.ts';
 import { precheck } from '../core/precheck.ts';
 import { initZstd } from '../core/blob.ts';
 import { pvf } from './support/pvfs.ts';
+import { xorshift } from './support/xorshift.ts';
 
 function* bytes(seed: number, count: number): Generator<Uint8Array> {
-  let x = seed >>> 0;
-  const next = (): number => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  const next = xorshift(seed);
   for (let k = 0; k < count; k++) {
     const b = new Uint8Array(next() % 80);
     for (let j = 0; j < b.length; j++) b[j] = next() & 0xff;

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { pvf, validateParams } from './support/pvfs.ts';
+import { xorshift } from './support/xorshift.ts';
 
 // ---- an independent model of the adder (written from its rules, not from the code under test) ----
 function le64(n: bigint): Uint8Array {
@@ -42,15 +43,8 @@ function expectedResult(parentHead: Uint8Array, number: bigint, state: bigint, a
 
 // deterministic pseudo-random numbers for the vectors
 function* rng(seed: number) {
-  let x = seed >>> 0;
-  for (;;) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    yield x;
-  }
+  const next = xorshift(seed);
+  for (;;) yield next();
 }
 
 describe('own adder PVF vs an independent model', () => {

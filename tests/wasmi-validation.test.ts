@@ -21,6 +21,7 @@ import { encodePovFile } from '../core/codecs.ts';
 import { adderBlock, adderHead } from '../core/sample.ts';
 import { CODE_BOMB_LIMIT, decompressAs } from '../core/blob.ts';
 import { assembleWat } from '../build/wat.ts';
+import { xorshift } from './support/xorshift.ts';
 
 const BIN = join(REPO, 'dist', 'pvf');
 const BUILT = existsSync(BIN) && listSections(BIN).some((s) => s.name === '.pvf.manifest');
@@ -28,15 +29,7 @@ const SKIP = BUILT ? false : 'dist/pvf is not built (run npm run build); the eng
 
 /** Deterministic one-byte mutants: byte `at` (past the header) replaced by a random value. */
 function mutants(code: Uint8Array, count: number, seed: number, from = 8, to = code.length): Uint8Array[] {
-  let x = seed >>> 0;
-  const next = (): number => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  const next = xorshift(seed);
   return Array.from({ length: count }, () => {
     const m = Uint8Array.from(code);
     const at = from + (next() % (to - from));
