@@ -792,7 +792,7 @@ async function main(): Promise<number> {
   const c = new Campaign(o);
   const sampleParams = encodeValidationParams({ parentHead: cat([le(0n, 8), new Uint8Array(32), keccak256(le(0n, 8))]), blockData: cat([le(0n, 8), le(7n, 8)]), relayParentNumber: 1, relayParentStorageRoot: new Uint8Array(32) });
   const samplePov = encodePovFile({ blockData: cat([le(0n, 8), le(7n, 8)]) }, { parentHead: cat([le(0n, 8), new Uint8Array(32), keccak256(le(0n, 8))]), relayParentNumber: 1, relayParentStorageRoot: new Uint8Array(32), maxPovSize: 5 << 20 });
-  process.stderr.write(`fuzz: seed ${o.seed}, ${o.seconds} s, engines ${seeds.engines.join(', ')}, adder oracle on the ${seeds.adder.name}, ${seeds.codes.length} code seeds${seeds.zstd ? '' : ' (no zstd CLI: no compressed inputs)'}\n`);
+  process.stderr.write(`fuzz: seed ${o.seed}, ${o.rounds !== undefined ? `${o.rounds} rounds` : `${o.seconds} s`}, engines ${seeds.engines.join(', ')}, adder oracle on the ${seeds.adder.name}, ${seeds.codes.length} code seeds${seeds.zstd ? '' : ' (no zstd CLI: no compressed inputs)'}\n`);
   const deadline = performance.now() + o.seconds * 1000;
   let round = 0;
   try {
