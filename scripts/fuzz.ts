@@ -30,6 +30,7 @@ import { assembleWatFile } from '../build/wat.ts';
 import { encodePovFile, encodeValidationParams } from '../core/codecs.ts';
 import { encodeExecutorParams, type ExecutorParam } from '../core/executor-params.ts';
 import { keccak256 } from '../core/hashing.ts';
+import { toHex } from '../core/hex.ts';
 import { adderModel, cat, le } from './fuzz/adder-model.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -152,7 +153,6 @@ function mutate(rng: Rng, input: Uint8Array): Uint8Array {
   return b;
 }
 
-const hex = (b: Uint8Array) => '0x' + Buffer.from(b).toString('hex');
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 // ---------------------------------------------------------------------------------------------
@@ -167,10 +167,20 @@ interface Run {
   hung: boolean;
 }
 
-function runBin(bin: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<Run> {
+/**
+ * Run the CLI and collect what it prints; kill it as hung after `timeoutMs`. `onSpawn` may act on
+ * the running process (the host faults) and returns what to undo when it ends.
+ */
+function runBin(
+  bin: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+  opts: { cwd?: string; onSpawn?: (pid: number) => () => void } = {},
+): Promise<Run> {
   return new Promise((done) => {
     const t0 = performance.now();
-    const child = spawn(bin, args, { env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { cwd: opts.cwd, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let hung = false;
@@ -180,14 +190,14 @@ function runBin(bin: string, args: string[], env: Record<string, string>, timeou
       hung = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    child.on('error', (e) => {
+    const undo = child.pid !== undefined && opts.onSpawn ? opts.onSpawn(child.pid) : undefined;
+    const finish = (r: Omit<Run, 'ms' | 'hung'>) => {
       clearTimeout(timer);
-      done({ code: null, signal: null, stdout, stderr: `spawn failed: ${e.message}`, ms: performance.now() - t0, hung });
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr, ms: performance.now() - t0, hung });
-    });
+      undo?.();
+      done({ ...r, ms: performance.now() - t0, hung });
+    };
+    child.on('error', (e) => finish({ code: null, signal: null, stdout, stderr: `spawn failed: ${e.message}` }));
+    child.on('close', (code, signal) => finish({ code, signal, stdout, stderr }));
   });
 }
 
@@ -366,7 +376,7 @@ function adderCandidate(rng: Rng, seeds: Seeds, name: string): BatchCandidate {
   if (povSize > maxPovSize) expect = { verdict: 'invalid', reason: 'params-too-large' };
   else if (decompressible) {
     const head = adderModel({ parentHead, blockData, relayParentNumber, strictLengths: seeds.adder.strict });
-    expect = head ? { verdict: 'valid', headData: hex(head) } : { verdict: 'invalid', reason: 'execution-error' };
+    expect = head ? { verdict: 'valid', headData: toHex(head) } : { verdict: 'invalid', reason: 'execution-error' };
   }
   return { name, kind: 'adder', code: seeds.adder.code, pov, expect };
 }
@@ -407,7 +417,7 @@ async function batchRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Uint8A
       c.count(cand.kind === 'adder' ? 'adder candidate' : 'code mutant');
     }
     const argv = ['conformance', '--corpus', dir, '--engines', seeds.engines.join(','), '--jobs', String(c.o.jobs), '--json'];
-    const r = await runBin(c.o.binary, argv, { PVF_CACHE_DIR: cacheDir(c) }, 60000 + size * 30000);
+    const r = await runBin(c.o.binary, argv, { PVF_CACHE_DIR: cacheDir() }, 60000 + size * 30000);
     c.executions += size * seeds.engines.length;
     const byName = new Map(cands.map((x) => [x.name, x]));
     const findingFor = (name: string, what: string, engine?: string) => {
@@ -424,7 +434,7 @@ async function batchRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Uint8A
     if (bad || (r.code !== 0 && r.code !== 1)) {
       // Shrink to the candidate at fault: run each alone.
       for (const cand of cands) {
-        const one = await runBin(c.o.binary, ['validate', '--code', join(dir, cand.name, 'code.wasm'), '--pov-file', join(dir, cand.name, 'candidate.pov'), '--json'], { PVF_CACHE_DIR: cacheDir(c) }, 120000);
+        const one = await runBin(c.o.binary, ['validate', '--code', join(dir, cand.name, 'code.wasm'), '--pov-file', join(dir, cand.name, 'candidate.pov'), '--json'], { PVF_CACHE_DIR: cacheDir() }, 120000);
         const p = processProblem(one, true);
         if (p) findingFor(cand.name, p);
       }
@@ -462,9 +472,9 @@ async function batchRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Uint8A
 }
 
 let cacheRoot = '';
-function cacheDir(c: Campaign): string {
-  if (!cacheRoot) cacheRoot = mkdtempSync(join(tmpdir(), 'pvf-fuzz-cache-'));
-  void c;
+/** One engine cache for the whole campaign (extracting an engine costs a second). */
+function cacheDir(): string {
+  cacheRoot ||= mkdtempSync(join(tmpdir(), 'pvf-fuzz-cache-'));
   return cacheRoot;
 }
 
@@ -518,7 +528,7 @@ function executorParamsHex(rng: Rng): string {
     bytes = rng.bytes(rng.int(20));
   }
   if (rng.chance(0.3)) bytes = mutate(rng, bytes);
-  return hex(bytes);
+  return toHex(bytes);
 }
 
 function scheduleText(rng: Rng, engines: string[]): string {
@@ -554,18 +564,18 @@ function singleInput(rng: Rng, seeds: Seeds, samplePov: Uint8Array, sampleParams
       return {
         kind: 'params',
         files: asFile ? { 'code.wasm': seeds.adder.code, 'params.bin': p } : { 'code.wasm': seeds.adder.code },
-        args: ['validate', '--code', '@file:code.wasm', '--params', asFile ? '@@file:params.bin' : hex(p), '--json', ...engineArgs()],
+        args: ['validate', '--code', '@file:code.wasm', '--params', asFile ? '@@file:params.bin' : toHex(p), '--json', ...engineArgs()],
         json: true,
         crossEngine: true,
       };
     }
     case 2:
-      return { kind: 'executor-params', files: { 'code.wasm': seeds.adder.code }, args: ['validate', '--code', '@file:code.wasm', '--params', hex(sampleParams), '--executor-params', executorParamsHex(rng), '--kind', rng.pick(['backing', 'approval']), '--json', ...engineArgs()], json: true, crossEngine: true };
+      return { kind: 'executor-params', files: { 'code.wasm': seeds.adder.code }, args: ['validate', '--code', '@file:code.wasm', '--params', toHex(sampleParams), '--executor-params', executorParamsHex(rng), '--kind', rng.pick(['backing', 'approval']), '--json', ...engineArgs()], json: true, crossEngine: true };
     case 3: {
       const text = scheduleText(rng, seeds.engines);
       return rng.chance(0.5)
         ? { kind: 'schedule', files: { 'schedule.json': text }, args: ['sessions', '--schedule', '@file:schedule.json', '--json'], json: true, crossEngine: false }
-        : { kind: 'schedule', files: { 'schedule.json': text, 'code.wasm': seeds.adder.code }, args: ['validate', '--code', '@file:code.wasm', '--params', hex(sampleParams), '--session', String(rng.int(3000)), '--schedule', '@file:schedule.json', '--json'], json: true, crossEngine: false };
+        : { kind: 'schedule', files: { 'schedule.json': text, 'code.wasm': seeds.adder.code }, args: ['validate', '--code', '@file:code.wasm', '--params', toHex(sampleParams), '--session', String(rng.int(3000)), '--schedule', '@file:schedule.json', '--json'], json: true, crossEngine: false };
     }
     case 4:
       return { kind: 'corpus', files: {}, args: ['conformance', '--corpus', '@corpus', '--engines', rng.pick(seeds.engines), '--json'], json: true, crossEngine: false };
@@ -624,7 +634,7 @@ async function runSingle(c: Campaign, s: Single, seeds: Seeds, rng: Rng, sampleP
     const check = async (files: string): Promise<{ problem?: string; doc?: VerdictDoc; engine?: string }> => {
       const argv = argvIn(files);
       // A damaged corpus of at most three small candidates on one engine takes seconds.
-      const r = await runBin(c.o.binary, argv, { PVF_CACHE_DIR: cacheDir(c) }, s.kind === 'corpus' ? 30000 : 120000);
+      const r = await runBin(c.o.binary, argv, { PVF_CACHE_DIR: cacheDir() }, s.kind === 'corpus' ? 30000 : 120000);
       c.executions++;
       const problem = processProblem(r, s.json);
       if (problem) return { problem };
@@ -647,7 +657,7 @@ async function runSingle(c: Campaign, s: Single, seeds: Seeds, rng: Rng, sampleP
       for (const other of seeds.engines.filter((e) => e !== first.engine)) {
         const argv = argvIn(dir);
         argv[argv.indexOf('--engine') + 1] = other;
-        const r = await runBin(c.o.binary, argv, { PVF_CACHE_DIR: cacheDir(c) }, 120000);
+        const r = await runBin(c.o.binary, argv, { PVF_CACHE_DIR: cacheDir() }, 120000);
         c.executions++;
         problem = processProblem(r, true);
         if (problem) break;
@@ -704,7 +714,7 @@ async function hostFaultRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Ui
     writeFileSync(join(dir, 'code.wasm'), seeds.adder.code);
     writeFileSync(join(dir, 'c.pov'), samplePov);
     const args = ['validate', '--code', join(dir, 'code.wasm'), '--pov-file', join(dir, 'c.pov'), '--engine', engine, '--kind', kind, '--json'];
-    let env: Record<string, string> = { PVF_CACHE_DIR: cacheDir(c) };
+    let env: Record<string, string> = { PVF_CACHE_DIR: cacheDir() };
     let bin = c.o.binary;
     let argv = args;
     let cwd: string | undefined;
@@ -726,7 +736,7 @@ async function hostFaultRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Ui
       cwd = dir;
       env = { PVF_CACHE_DIR: rng.pick(['cache', './cache', 'a/../cache']) };
     }
-    const r = await runFault(bin, argv, env, cwd, fault, rng);
+    const r = await runBin(bin, argv, env, 120000, { cwd, onSpawn: hitWorkers(fault, rng) });
     c.executions++;
     c.count(`host fault ${fault}`);
     const files = { 'code.wasm': seeds.adder.code, 'c.pov': samplePov };
@@ -744,39 +754,29 @@ async function hostFaultRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Ui
   }
 }
 
-/** Run the CLI and, for the kill/stop faults, hit its worker processes from outside at a random moment. */
-function runFault(bin: string, argv: string[], env: Record<string, string>, cwd: string | undefined, fault: HostFaultKind, rng: Rng): Promise<Run> {
-  return new Promise((done) => {
+/** For the kill/stop faults: hit the CLI's worker processes from outside at a random moment. */
+function hitWorkers(fault: HostFaultKind, rng: Rng): ((pid: number) => () => void) | undefined {
+  if (fault !== 'kill-worker' && fault !== 'stop-worker') return undefined;
+  return (pid) => {
     const t0 = performance.now();
-    const child = spawn(bin, argv, { cwd, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let hung = false;
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timers: NodeJS.Timeout[] = [setTimeout(() => ((hung = true), child.kill('SIGKILL')), 120000)];
-    if (fault === 'kill-worker' || fault === 'stop-worker') {
-      const hit = () => {
-        const kids = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-        for (const pid of kids) {
-          if (fault === 'kill-worker') spawnSync('kill', ['-KILL', pid]);
-          else {
-            // The machine stalls the worker as it starts (swapping, a loaded host) for longer than
-            // the backing job's wall-clock limit (4 x 2 s), then resumes it: the job has not
-            // started, so nothing may count against the candidate.
-            spawnSync('kill', ['-STOP', pid]);
-            timers.push(setTimeout(() => spawnSync('kill', ['-CONT', pid]), 8500 + rng.int(1500)));
-          }
+    const timers: NodeJS.Timeout[] = [];
+    const hit = () => {
+      const kids = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      for (const kid of kids) {
+        if (fault === 'kill-worker') spawnSync('kill', ['-KILL', kid]);
+        else {
+          // The machine stalls the worker as it starts (swapping, a loaded host) for longer than
+          // the backing job's wall-clock limit (4 x 2 s), then resumes it: the job has not
+          // started, so nothing may count against the candidate.
+          spawnSync('kill', ['-STOP', kid]);
+          timers.push(setTimeout(() => spawnSync('kill', ['-CONT', kid]), 8500 + rng.int(1500)));
         }
-        if (kids.length === 0 && performance.now() - t0 < 3000) timers.push(setTimeout(hit, 20));
-      };
-      timers.push(setTimeout(hit, fault === 'stop-worker' ? 0 : rng.int(600)));
-    }
-    child.on('close', (code, signal) => {
-      for (const t of timers) clearTimeout(t);
-      done({ code, signal, stdout, stderr, ms: performance.now() - t0, hung });
-    });
-  });
+      }
+      if (kids.length === 0 && performance.now() - t0 < 3000) timers.push(setTimeout(hit, 20));
+    };
+    timers.push(setTimeout(hit, fault === 'stop-worker' ? 0 : rng.int(600)));
+    return () => timers.forEach(clearTimeout);
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,34 +7,26 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO, pvf } from './support/pvfs.ts';
-import { listSections } from '../engines/store/elf.ts';
+import { pvf } from './support/pvfs.ts';
+import { SKIP_BIN, carriedEngines, validateJson } from './support/binary.ts';
 
-const BIN = join(REPO, 'dist', 'pvf');
-const BUILT = existsSync(BIN) && listSections(BIN).some((s) => s.name === '.pvf.manifest');
-
-describe('log text that is not UTF-8', { skip: BUILT ? false : 'dist/pvf is not built (run npm run build)' }, () => {
+describe('log text that is not UTF-8', { skip: SKIP_BIN }, () => {
   let dir = '';
   let engines: string[] = [];
-  const run = (args: string[]) => {
-    const r = spawnSync(BIN, [...args, '--json'], { encoding: 'utf8', env: { ...process.env, CI: '1', PVF_CACHE_DIR: join(dir, 'cache') } });
-    return { code: r.status, doc: JSON.parse(r.stdout) as { verdict: string; reason?: string; detail?: string } };
-  };
+  const run = (args: string[]) => validateJson(args, join(dir, 'cache'));
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pvf-utf8-'));
     writeFileSync(join(dir, 'log.wasm'), await pvf('hostile/log_not_utf8'));
-    const list = spawnSync(BIN, ['engines', 'list', '--json'], { encoding: 'utf8', env: { ...process.env, PVF_CACHE_DIR: join(dir, 'cache') } });
-    engines = (JSON.parse(list.stdout) as { engines: Array<{ id: string }> }).engines.map((e) => e.id);
+    engines = carriedEngines(join(dir, 'cache'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a message: valid on the v8 engines (dropped, as Substrate), abstain engine-unavailable on wasmi (never internal-error)', () => {
     for (const e of engines) {
-      const r = run(['validate', '--code', join(dir, 'log.wasm'), '--params', '0x00', '--engine', e]);
+      const r = run(['--code', join(dir, 'log.wasm'), '--params', '0x00', '--engine', e]);
       if (e.startsWith('wasmi')) {
         assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [2, 'abstain', 'engine-unavailable'], `${e}: ${r.doc.detail}`);
         assert.match(r.doc.detail ?? '', /not UTF-8/);
@@ -46,7 +38,7 @@ describe('log text that is not UTF-8', { skip: BUILT ? false : 'dist/pvf is not 
 
   it('a target: invalid execution-error on every engine', () => {
     for (const e of engines) {
-      const r = run(['validate', '--code', join(dir, 'log.wasm'), '--params', '0x01', '--engine', e]);
+      const r = run(['--code', join(dir, 'log.wasm'), '--params', '0x01', '--engine', e]);
       assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [1, 'invalid', 'execution-error'], `${e}: ${r.doc.detail}`);
     }
   });

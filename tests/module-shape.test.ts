@@ -4,34 +4,29 @@
  * - A memory exported under another name than `memory`: sc-executor-wasmtime looks the memory up
  *   by that name (instance_wrapper.rs `get_linear_memory`, "memory is not exported under `memory`
  *   name"): invalid. The v8 engines took any exported memory (valid), wasmi abstained.
+ * - A host call whose argument span lies outside memory: the PVF's own pointer, a trap in
+ *   Substrate's runtime interface; wasmi said `abstain internal-error`.
  * - Sign-extension operations: polkadot accepts them (MVP + sign-ext); this smoldot's wasmi refuses
  *   them, which must be its own `abstain engine-unavailable`, not `internal-error`.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO, pvf } from './support/pvfs.ts';
-import { listSections } from '../engines/store/elf.ts';
+import { pvf } from './support/pvfs.ts';
+import { SKIP_BIN, carriedEngines, validateJson } from './support/binary.ts';
 
-const BIN = join(REPO, 'dist', 'pvf');
-const BUILT = existsSync(BIN) && listSections(BIN).some((s) => s.name === '.pvf.manifest');
-
-describe('module shapes on every engine', { skip: BUILT ? false : 'dist/pvf is not built (run npm run build)' }, () => {
+describe('module shapes on every engine', { skip: SKIP_BIN }, () => {
   let dir = '';
   let engines: string[] = [];
-  const run = (code: string, e: string) => {
-    const r = spawnSync(BIN, ['validate', '--code', join(dir, code), '--params', '0x', '--engine', e, '--json'], { encoding: 'utf8', env: { ...process.env, CI: '1', PVF_CACHE_DIR: join(dir, 'cache') } });
-    return { code: r.status, doc: JSON.parse(r.stdout) as { verdict: string; reason?: string; detail?: string; result?: { headData: string } } };
-  };
+  const run = (code: string, e: string) => validateJson(['--code', join(dir, code), '--params', '0x', '--engine', e], join(dir, 'cache'));
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pvf-shape-'));
     writeFileSync(join(dir, 'misnamed.wasm'), await pvf('hostile/memory_misnamed'));
     writeFileSync(join(dir, 'signext.wasm'), await pvf('hostile/sign_ext'));
-    const list = spawnSync(BIN, ['engines', 'list', '--json'], { encoding: 'utf8', env: { ...process.env, PVF_CACHE_DIR: join(dir, 'cache') } });
-    engines = (JSON.parse(list.stdout) as { engines: Array<{ id: string }> }).engines.map((e) => e.id);
+    writeFileSync(join(dir, 'badptr.wasm'), await pvf('hostile/log_bad_pointer'));
+    engines = carriedEngines(join(dir, 'cache'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -51,6 +46,13 @@ describe('module shapes on every engine', { skip: BUILT ? false : 'dist/pvf is n
       } else {
         assert.deepEqual([r.code, r.doc.verdict, r.doc.result?.headData], [0, 'valid', '0xffffffff'], `${e}: ${r.doc.detail}`);
       }
+    }
+  });
+
+  it('a host-call argument span outside memory is invalid execution-error everywhere', () => {
+    for (const e of engines) {
+      const r = run('badptr.wasm', e);
+      assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [1, 'invalid', 'execution-error'], `${e}: ${r.doc.detail}`);
     }
   });
 });

@@ -44,6 +44,9 @@ const PVF_FAULTS = [
   /indirect call type mismatch/i,
   /integer divide by zero|integer overflow|invalid conversion to integer/i,
   /unresolved function/i,
+  // A host call's pointer/length argument outside the PVF's memory (the PVF's own pointer; the
+  // v8 host and Substrate's runtime interface trap on it too).
+  /Bad pointer for parameter of index \d+ of \w+/,
   /out of memory allocating .* during ext_allocator_malloc/i,
 ];
 
