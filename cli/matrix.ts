@@ -87,7 +87,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
       const reg = loadRegistry({ persistent: true });
       const jobs: Job[] = [];
       for (const c of smokeCases()) {
-        jobs.push({ name: c.name, input: { kind: 'params', code: await testPvf(c.pvf), params: c.params }, limits: c.limits, expected: c.expected });
+        jobs.push({ name: c.name, input: { kind: 'params', code: await testPvf(c.pvf), params: c.params }, limits: c.limits, expected: c.expected, expectedByFamily: c.expectedByFamily });
       }
       const report = await runMatrix(jobs, reg.engines, {
         concurrency: parseJobs(o.jobs),

@@ -17,7 +17,13 @@ export type InvalidReason =
   | 'hash-mismatch'
   | 'prevalidation'; // the code is not an acceptable Wasm module for this engine
 
-export type AbstainReason = 'engine-unavailable' | 'engine-revoked' | 'internal-error' | 'io-error';
+/**
+ * `engine-limit`: the engine runs, but a documented limit of it keeps it from judging this candidate
+ * the way polkadot would (the wasmi engines' own call stack, reserved heap, UTF-8 and sign-extension
+ * refusals, and any timeout: an interpreter under a budget set for compiled code). Neither the
+ * candidate's fault nor a fault of this machine: no opinion, and never a divergence between engines.
+ */
+export type AbstainReason = 'engine-unavailable' | 'engine-limit' | 'engine-revoked' | 'internal-error' | 'io-error';
 
 export type Verdict =
   | { verdict: 'valid'; result: ValidationResult; raw: Uint8Array }

@@ -96,6 +96,15 @@ export interface JobLimits {
   startupMs: number;
 }
 
+/**
+ * Whether an engine family's `timeout` is a verdict. The budgets (backing 2 s, approval 12 s,
+ * PvfExecTimeout) are set for polkadot's compiled engine; the wasmi engines interpret, 7-88x slower
+ * on the same job (the statemine block: 7x; a tight loop: 88x), so their timeout says nothing about
+ * whether polkadot's engine would finish: `abstain` (engine-limit) there, whether the job would have
+ * ended or never would. Every other answer of theirs is still a verdict.
+ */
+export const judgesTimeouts = (family: string): boolean => family !== 'wasmi';
+
 function hardTimeout(hardMs: number): WorkerResponse {
   return { ok: false, verdict: 'invalid', reason: 'timeout', detail: `hard timeout: still running after ${hardMs} ms of wall-clock time since the job started`, logs: [] };
 }
@@ -382,6 +391,9 @@ function processEngine(id: string, family: string, vmVersion: string, persistent
       const logs: LogLine[] = boundLogs(res.logs);
       for (const l of logs) run.onLog?.(l);
       if (res.ok) return { raw: new Uint8Array(Buffer.from(res.raw, 'hex')), logs, timings: res.timings };
+      if (res.verdict === 'invalid' && res.reason === 'timeout' && !judgesTimeouts(family)) {
+        throw new HostFault('engine-limit', `${id}: ${boundString(res.detail)}; an interpreter cannot judge a timeout under a budget set for compiled engines (judge it with a v8 engine)`);
+      }
       if (res.verdict === 'invalid') throw Object.assign(new InvalidCandidate(res.reason, boundString(res.detail)), { logs });
       throw new HostFault(res.reason, `${id}: ${boundString(res.detail)}`);
     },

@@ -15,8 +15,8 @@
  *   open-file limit, a tmpfs cache that fills up, a read-only or relative cache directory.
  * Invariants everywhere: no exit 70, no stack trace, no hang, a one-line error for exit 64/65,
  * JSON on --json, `abstain` only with a host reason (never internal-error), never `invalid` under a
- * host fault, the same verdict on every engine (wasmi timeouts on jobs the v8 engines finish are
- * counted apart: a documented limit of the interpreter). Each finding is written under --out as a
+ * host fault, the same verdict on every engine (an `engine-limit` abstain of a wasmi engine, e.g. any
+ * timeout there, is no opinion and counted apart). Each finding is written under --out as a
  * folder with its inputs, the command line that reproduces it (repro.sh) and what was wrong
  * (finding.txt); single-process findings are shrunk first. Exit 1 when anything was found.
  */
@@ -233,21 +233,13 @@ interface VerdictDoc {
 }
 
 /**
- * The one divergence the campaign counts instead of reporting: the wasmi engines time out on a job
- * the v8 engines finish. wasmi interprets (7-88x slower than a compiled engine) under the same CPU
- * budget, so its `timeout` is not polkadot's verdict: a known wrong verdict of the wasmi engines
- * (see the README's engine notes), counted and printed in the summary.
+ * An abstain is acceptable only where a carried engine cannot judge by a documented limit of its own
+ * (`engine-limit`: the wasmi engines' call stack, reserved heap, UTF-8 and sign-extension refusals,
+ * and their timeouts, which are no verdict for an interpreter; README, engine notes).
  */
-function wasmiTooSlow(rs: Array<{ engine: string; verdict: string; reason?: string }>): boolean {
-  const w = rs.filter((x) => x.engine.startsWith('wasmi'));
-  const v = rs.filter((x) => !x.engine.startsWith('wasmi'));
-  return w.length > 0 && v.length > 0 && w.some((x) => x.reason === 'timeout') && v.every((x) => x.reason !== 'timeout' && x.verdict !== 'abstain');
-}
-
-/** An abstain is acceptable only where a carried engine cannot honour the limits in force (documented). */
 function abstainProblem(engine: string, v: { verdict: string; reason?: string; detail?: string }): string | undefined {
   if (v.verdict !== 'abstain') return undefined;
-  if (v.reason === 'engine-unavailable' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum|not UTF-8|sign-extension/i.test(v.detail ?? '')) return undefined;
+  if (v.reason === 'engine-limit' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum|not UTF-8|sign-extension|interpreter cannot judge a timeout/i.test(v.detail ?? '')) return undefined;
   return `abstain ${v.reason ?? ''} on ${engine} for a candidate input: ${(v.detail ?? '').slice(0, 300)}`;
 }
 
@@ -270,10 +262,15 @@ class Campaign {
   oracleChecked = 0;
   findings: Finding[] = [];
   knownAbstains = 0;
-  wasmiTooSlow = 0;
+  /** Of those: timeouts of an interpreter (engine-limit; the v8 engines judge them). */
+  interpreterTimeouts = 0;
   private seen = new Set<string>();
   constructor(readonly o: Options) {}
 
+  knownAbstain(v: { detail?: string }): void {
+    this.knownAbstains++;
+    if (/interpreter cannot judge a timeout/.test(v.detail ?? '')) this.interpreterTimeouts++;
+  }
   count(kind: string, n = 1): void {
     this.inputs.set(kind, (this.inputs.get(kind) ?? 0) + n);
   }
@@ -446,7 +443,7 @@ async function batchRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Uint8A
       c.verdict(res.verdict);
       const p = abstainProblem(res.engine, res);
       if (p) findingFor(res.candidate, p, res.engine);
-      else if (res.verdict === 'abstain') c.knownAbstains++;
+      else if (res.verdict === 'abstain') c.knownAbstain(res);
       const cand = byName.get(res.candidate);
       if (cand?.expect && res.verdict !== 'abstain') {
         c.oracleChecked++;
@@ -458,11 +455,7 @@ async function batchRound(c: Campaign, rng: Rng, seeds: Seeds, samplePov: Uint8A
     }
     for (const d of doc.divergences) {
       const involved = doc.results.filter((x) => x.candidate === d.candidate);
-      if (wasmiTooSlow(involved)) {
-        c.wasmiTooSlow++;
-        continue;
-      }
-      // A documented engine limitation (wasmi's own call stack) is an abstain, not a divergence.
+      // A documented engine limit is an abstain, not a divergence.
       if (involved.every((x) => x.verdict !== 'abstain' || !abstainProblem(x.engine, x)) && involved.some((x) => x.verdict === 'abstain')) continue;
       findingFor(d.candidate, `engines diverge: ${d.what} (${involved.map((x) => `${x.engine}: ${x.verdict} ${x.reason ?? ''}`).join('; ')})`);
     }
@@ -645,7 +638,7 @@ async function runSingle(c: Campaign, s: Single, seeds: Seeds, rng: Rng, sampleP
         c.verdict(doc.verdict);
         const p = abstainProblem(engine || 'default', doc);
         if (p && !(s.kind === 'schedule' && doc.reason === 'engine-unavailable' && /not carried/.test(doc.detail ?? ''))) return { problem: p, doc, engine };
-        if (doc.verdict === 'abstain') c.knownAbstains++;
+        if (doc.verdict === 'abstain') c.knownAbstain(doc);
       }
       return { doc, engine };
     };
@@ -662,13 +655,12 @@ async function runSingle(c: Campaign, s: Single, seeds: Seeds, rng: Rng, sampleP
         problem = processProblem(r, true);
         if (problem) break;
         const doc = JSON.parse(r.stdout) as VerdictDoc;
-        if (doc.verdict === 'abstain' && !abstainProblem(other, doc)) continue;
-        const a = `${first.doc.verdict} ${first.doc.reason ?? ''} ${first.doc.result?.raw ?? ''}`;
-        const b = `${doc.verdict} ${doc.reason ?? ''} ${doc.result?.raw ?? ''}`;
-        if (a !== b && wasmiTooSlow([{ engine: first.engine ?? '', verdict: first.doc.verdict, reason: first.doc.reason }, { engine: other, verdict: doc.verdict, reason: doc.reason }])) {
-          c.wasmiTooSlow++;
+        if (doc.verdict === 'abstain' && !abstainProblem(other, doc)) {
+          c.knownAbstain(doc);
           continue;
         }
+        const a = `${first.doc.verdict} ${first.doc.reason ?? ''} ${first.doc.result?.raw ?? ''}`;
+        const b = `${doc.verdict} ${doc.reason ?? ''} ${doc.result?.raw ?? ''}`;
         if (a !== b) {
           problem = `engines diverge: ${first.engine}: ${a.slice(0, 200)} / ${other}: ${b.slice(0, 200)}`;
           break;
@@ -818,7 +810,7 @@ async function main(): Promise<number> {
     `fuzz: seed ${o.seed}: ${total} mutated inputs in ${round} rounds (${[...c.inputs].map(([k, v]) => `${k} ${v}`).join(', ')})`,
     `fuzz: ${c.executions} executions on ${seeds.engines.length} engines; verdicts ${[...c.verdicts].map(([k, v]) => `${k} ${v}`).join(', ')}; documented engine-limit abstains ${c.knownAbstains}`,
     `fuzz: adder oracle checked ${c.oracleChecked} verdicts`,
-    `fuzz: known wrong verdicts of the wasmi engines (timeout on a job the v8 engines finish): ${c.wasmiTooSlow}`,
+    `fuzz: of those, timeouts on an interpreter (abstain engine-limit; the v8 engines judge them): ${c.interpreterTimeouts}`,
     `fuzz: ${c.findings.length} findings${c.findings.length ? ` (in ${o.out})` : ''}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

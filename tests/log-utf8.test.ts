@@ -24,11 +24,11 @@ describe('log text that is not UTF-8', { skip: SKIP_BIN }, () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a message: valid on the v8 engines (dropped, as Substrate), abstain engine-unavailable on wasmi (never internal-error)', () => {
+  it('a message: valid on the v8 engines (dropped, as Substrate), abstain engine-limit on wasmi (never internal-error)', () => {
     for (const e of engines) {
       const r = run(['--code', join(dir, 'log.wasm'), '--params', '0x00', '--engine', e]);
       if (e.startsWith('wasmi')) {
-        assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [2, 'abstain', 'engine-unavailable'], `${e}: ${r.doc.detail}`);
+        assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [2, 'abstain', 'engine-limit'], `${e}: ${r.doc.detail}`);
         assert.match(r.doc.detail ?? '', /not UTF-8/);
       } else {
         assert.deepEqual([r.code, r.doc.verdict], [0, 'valid'], `${e}: ${r.doc.detail}`);

@@ -7,7 +7,7 @@
  * - A host call whose argument span lies outside memory: the PVF's own pointer, a trap in
  *   Substrate's runtime interface; wasmi said `abstain internal-error`.
  * - Sign-extension operations: polkadot accepts them (MVP + sign-ext); this smoldot's wasmi refuses
- *   them, which must be its own `abstain engine-unavailable`, not `internal-error`.
+ *   them, which must be its own `abstain engine-limit`, not `internal-error`.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,11 +38,11 @@ describe('module shapes on every engine', { skip: SKIP_BIN }, () => {
     }
   });
 
-  it('sign-extension: valid on the v8 engines, abstain engine-unavailable on wasmi', () => {
+  it('sign-extension: valid on the v8 engines, abstain engine-limit on wasmi', () => {
     for (const e of engines) {
       const r = run('signext.wasm', e);
       if (e.startsWith('wasmi')) {
-        assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [2, 'abstain', 'engine-unavailable'], `${e}: ${r.doc.detail}`);
+        assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [2, 'abstain', 'engine-limit'], `${e}: ${r.doc.detail}`);
       } else {
         assert.deepEqual([r.code, r.doc.verdict, r.doc.result?.headData], [0, 'valid', '0xffffffff'], `${e}: ${r.doc.detail}`);
       }

@@ -44,6 +44,8 @@ interface Script {
   deaths?: Array<string | null>;
   /** Answer this long after "started". */
   answerDelayMs?: number;
+  /** Answer this instead of the fixed good result. */
+  answer?: object;
 }
 
 /**
@@ -65,7 +67,7 @@ function scriptWorker(script: Script): void {
        const death = (cfg.deaths || [])[n];
        if (death === 'exit') process.exit(3);
        if (death) { process.kill(process.pid, death); return; }
-       setTimeout(() => process.stdout.write(JSON.stringify({ ok: true, raw: '000000000000000000000000', logs: [], timings: {} }) + '\\n'), cfg.answerDelayMs || 0);
+       setTimeout(() => process.stdout.write(JSON.stringify(cfg.answer || { ok: true, raw: '000000000000000000000000', logs: [], timings: {} }) + '\\n'), cfg.answerDelayMs || 0);
      };
      if (process.argv.includes('--serve')) process.stdin.on('data', job);
      else { process.stdin.resume(); process.stdin.on('end', job); }`,
@@ -191,6 +193,24 @@ describe('worker engine policy', () => {
     const r = await run(entry('active'), 'backing', { timeoutMs: 100 });
     assert.deepEqual(outcome(r), ['invalid', 'timeout']);
     assert.match(detail(r), /hard timeout: still running after 400 ms of wall-clock time since the job started/);
+  });
+
+  it('on a wasmi engine a timeout (hard limit or CPU budget) is abstain engine-limit; its other answers stay verdicts', async () => {
+    const wasmi: EngineEntry = { ...entry('active'), family: 'wasmi' };
+    scriptWorker({ answerDelayMs: 5000 });
+    const hard = await run(wasmi, 'backing', { timeoutMs: 100 });
+    assert.deepEqual(outcome(hard), ['abstain', 'engine-limit']);
+    assert.match(detail(hard), /hard timeout.*interpreter cannot judge a timeout/);
+    scriptWorker({ answer: { ok: false, verdict: 'invalid', reason: 'timeout', detail: 'execution used 2003 ms of CPU time, the limit is 2000 ms', logs: [] } });
+    for (const kind of ['backing', 'approval'] as const) {
+      const cpu = await run(wasmi, kind);
+      assert.deepEqual(outcome(cpu), ['abstain', 'engine-limit'], kind);
+      assert.match(detail(cpu), /used 2003 ms of CPU time.*interpreter cannot judge a timeout/);
+    }
+    // The same answer from a v8 engine is the candidate's timeout.
+    assert.deepEqual(outcome(await run(entry('active'), 'backing')), ['invalid', 'timeout']);
+    scriptWorker({ answer: { ok: false, verdict: 'invalid', reason: 'execution-error', detail: 'unreachable', logs: [] } });
+    assert.deepEqual(outcome(await run(wasmi, 'backing')), ['invalid', 'execution-error']);
   });
 
   // A consistent PvfExecTimeout may be as large as u64 ms (executor_params.rs checks only backing

@@ -161,18 +161,18 @@ async function run(code: Uint8Array, params: Uint8Array, clock: JobClock): Promi
   if (/MemoryMaxSizeTooLow/.test(detail)) {
     // smoldot reserves its default 2048 heap pages above the module's initial memory and refuses a
     // smaller maximum: this engine cannot honour such a MaxMemoryPages. Not the PVF's fault.
-    return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: 'this wasmi engine needs a memory maximum of at least the initial pages + 2048; the MaxMemoryPages in force is lower', logs: [] };
+    return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: 'this wasmi engine needs a memory maximum of at least the initial pages + 2048; the MaxMemoryPages in force is lower', logs: [] };
   }
   if (/call stack exhausted/i.test(detail)) {
     // wasmi's own call stack (about 1024 frames) ran out before the deterministic stack limiter
     // injected by prepare fired: polkadot's engine would have gone deeper, so this engine cannot
     // judge the candidate under the StackLogicalMax in force.
-    return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: `wasmi ran out of call stack before the logical stack limit: ${detail}`, logs: [] };
+    return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `wasmi ran out of call stack before the logical stack limit: ${detail}`, logs: [] };
   }
   if (/sign extension operations support is not enabled/i.test(detail)) {
     // polkadot's engine accepts sign-extension operations (MVP + sign-ext; prevalidation lets them
     // through on every engine); this smoldot build's wasmi refuses them: it cannot judge the PVF.
-    return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: `this wasmi engine does not support sign-extension operations, which polkadot accepts: ${detail}`, logs: [] };
+    return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `this wasmi engine does not support sign-extension operations, which polkadot accepts: ${detail}`, logs: [] };
   }
   const utf8 = /UTF-8 error for parameter of index (\d+) of (\w+)/.exec(detail);
   if (utf8) {
@@ -181,7 +181,7 @@ async function run(code: Uint8Array, params: Uint8Array, clock: JobClock): Promi
     // runtime-interface refuses, trapping. Elsewhere (a log message, print_utf8) Substrate drops
     // text that is not UTF-8 and the call succeeds: this engine cannot judge such a candidate.
     if (utf8[2] === 'ext_logging_log_version_1' && utf8[1] === '1') return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
-    return { ok: false, verdict: 'abstain', reason: 'engine-unavailable', detail: `this wasmi engine refuses text that is not UTF-8 where Substrate drops it: ${detail}`, logs: [] };
+    return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `this wasmi engine refuses text that is not UTF-8 where Substrate drops it: ${detail}`, logs: [] };
   }
   if (/pointer and size returned by the function are invalid/i.test(detail)) return { ok: false, verdict: 'invalid', reason: 'bad-output', detail, logs: [] };
   if (PVF_FAULTS.some((re) => re.test(detail))) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
