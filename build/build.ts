@@ -12,13 +12,13 @@
  *    (ed25519 over the manifest bytes), and postject injects the CLI blob last.
  * Everything comes from the npm registry; two builds of one commit give identical bytes.
  */
-import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assembleWatFile } from './wat.ts';
+import { bundle as bundleSource, type BundleOptions } from './bundle.ts';
 import { fetchPackage } from './npm-fetch.ts';
 import { packPayload, sha256Hex } from '../engines/store/payload.ts';
 import { MANIFEST_SECTION, SIGNATURE_SECTION, sectionOf, type BinaryManifest, type EngineEntry, type EngineFamily, type EngineStatus } from '../engines/store/manifest.ts';
@@ -65,22 +65,10 @@ function nodeBinary(version: string, pinned: string, set: (v: string) => void, w
   return bin;
 }
 
-async function bundle(entry: string, outfile: string, extra: { define?: Record<string, string>; alias?: Record<string, string> } = {}): Promise<Buffer> {
-  await build({
-    entryPoints: [join(root, entry)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    legalComments: 'none',
-    logLevel: 'warning',
-    external: ['wabt'],
-    define: { 'import.meta.url': '""', ...(extra.define ?? {}) },
-    alias: extra.alias,
-    nodePaths: [join(root, 'node_modules')],
-  });
-  return readFileSync(outfile);
+async function bundle(entry: string, outfile: string, extra: BundleOptions = {}): Promise<Buffer> {
+  const js = await bundleSource(root, entry, extra);
+  writeFileSync(outfile, js);
+  return js;
 }
 
 /** zstd level 19 with the base node's zlib (Node ≥ 22.15), cached by the payload hash. */
@@ -122,7 +110,7 @@ async function main(): Promise<void> {
     if (e.family === 'v8') {
       if (!e.node) throw new Error(`${e.id}: a v8 engine needs "node"`);
       const node = nodeBinary(e.node.version, e.node.sha256, (v) => (e.node!.sha256 = v), `${e.id} node`);
-      const worker = await bundle(e.worker, join(stage, `${e.id}-worker.cjs`));
+      const worker = await bundle(e.worker, join(stage, `${e.id}-worker.cjs`), { pinned: true });
       vmVersion = execFileSync(node, ['-p', 'process.versions.v8']).toString().trim();
       files = [
         { name: 'node', data: readFileSync(node), mode: 0o755 },
@@ -136,6 +124,7 @@ async function main(): Promise<void> {
       const worker = await bundle(e.worker, join(stage, `${e.id}-worker.cjs`), {
         alias: { [e.executor.package]: join(dir, 'dist', 'cjs', 'index.js') },
         define: { __MOCK_SIGNATURE_AS_BOOL__: String(major < 1 || (major === 1 && minor < 1)) },
+        pinned: true,
       });
       vmVersion = `chopsticks-executor ${e.executor.version}`;
       files = [{ name: 'worker.cjs', data: worker, mode: 0o644 }];

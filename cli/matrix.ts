@@ -103,7 +103,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
   program
     .command('conformance')
     .description('run a corpus of candidates on several engines and report every difference')
-    .requiredOption('--corpus <dir>', 'a candidate corpus (DESIGN.md format) or folders of code + .pov files')
+    .requiredOption('--corpus <dir>', 'a candidate corpus (the format in the README) or folders of code + .pov files')
     .option('--engines <ids>', 'comma-separated engine ids (default: all)')
     .option('--all', 'every engine this binary carries (the default)')
     .option('--jobs <n>', 'parallel executions (default: cores)')

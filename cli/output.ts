@@ -1,4 +1,4 @@
-/** Rendering verdicts as text or as the --json document of DESIGN.md. */
+/** Rendering verdicts as text or as the --json document (its fields are listed in the README). */
 import { toHex } from '../core/hex.ts';
 import type { ValidationReport } from '../core/validate.ts';
 import type { ValidationResult } from '../core/codecs.ts';
@@ -17,7 +17,7 @@ export function resultJson(r: ValidationResult, raw: Uint8Array) {
 
 export interface ReportContext {
   session?: number;
-  paramsHash?: string;
+  executorParamsHash?: string;
   kind?: string;
 }
 
@@ -30,7 +30,7 @@ export function reportJson(rep: ValidationReport, ctx: ReportContext = {}): Reco
   }
   doc.engine = rep.engine;
   if (ctx.session !== undefined) doc.session = ctx.session;
-  if (ctx.paramsHash !== undefined) doc.paramsHash = ctx.paramsHash;
+  if (ctx.executorParamsHash !== undefined) doc.executorParamsHash = ctx.executorParamsHash;
   if (ctx.kind !== undefined) doc.kind = ctx.kind;
   if (v.verdict === 'valid') doc.result = resultJson(v.result, v.raw);
   doc.timings = rep.timings;

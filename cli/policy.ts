@@ -18,7 +18,8 @@ export interface Policy {
   engineId: string | undefined; // undefined: the registry's default engine
   session: number | undefined;
   params: ExecutorParam[];
-  paramsHash: string;
+  /** blake2-256 of the SCALE ExecutorParams in force (polkadot's ExecutorParamsHash), not of any input file. */
+  executorParamsHash: string;
   prepHash: string;
   limits: ExecutionLimits;
   kind: Kind;
@@ -86,7 +87,7 @@ export function resolvePolicy(o: { session?: string; schedule?: string; engine?:
     engineId,
     session,
     params,
-    paramsHash: toHex(executorParamsHash(params)),
+    executorParamsHash: toHex(executorParamsHash(params)),
     prepHash: toHex(prepHash(params)),
     limits: { maxPages: maxMemoryPagesTotal(params), timeoutMs: Number(execTimeout(params, kind)), bulkMemory: bulkMemoryEnabled(params), kind, stackLogicalMax: stackLogicalMax(params) },
     kind,

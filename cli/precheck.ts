@@ -1,6 +1,6 @@
 /** `pvf precheck --code FILE [--session N | --engine ID]`: would validators accept this code? */
 import type { Command } from 'commander';
-import { prepTimeout, bulkMemoryEnabled, maxMemoryPagesTotal } from '../core/executor-params.ts';
+import { precheckingMaxMemory, prepTimeout } from '../core/executor-params.ts';
 import { precheck } from '../core/precheck.ts';
 import { EXIT, HostFault } from '../core/verdict.ts';
 import { loadRegistry, type Registry } from '../engines/registry.ts';
@@ -8,11 +8,12 @@ import { readCode } from './inputs.ts';
 import { resolvePolicy } from './policy.ts';
 import { usageError } from './errors.ts';
 import { VERSION } from './version.ts';
+import { preparedCacheFor } from './validate.ts';
 
 export function registerPrecheck(program: Command, setExit: (code: number) => void): void {
   program
     .command('precheck')
-    .description('decompress, prevalidate, prepare and compile a PVF as pre-checking does (exit 0 accept, 1 reject, 2 abstain)')
+    .description('prepare a PVF as validation does and compile it in the session\'s engine, as pre-checking does (exit 0 accept, 1 reject, 2 abstain)')
     .option('--code <file>', 'the PVF: plain Wasm or a zstd-compressed code blob')
     .option('--session <n>', 'the session whose engine and executor params apply')
     .option('--schedule <file>', 'schedule file for --session')
@@ -22,6 +23,7 @@ export function registerPrecheck(program: Command, setExit: (code: number) => vo
     .action(async (o: { code?: string; session?: string; schedule?: string; engine?: string; executorParams?: string; json?: boolean }) => {
       if (!o.code) throw usageError('missing --code FILE');
       const policy = resolvePolicy(o);
+      const maxMemory = precheckingMaxMemory(policy.params);
       const code = readCode(o.code);
       let reg: Registry | undefined;
       let unreadable: HostFault | undefined;
@@ -42,13 +44,15 @@ export function registerPrecheck(program: Command, setExit: (code: number) => vo
       } else if (entry && entry.status !== 'active') {
         report = { verdict: 'abstain' as const, reason: entry.status === 'revoked' ? 'engine-revoked' : 'engine-unavailable', detail: `engine ${entry.id} is ${entry.status}: pre-checking needs an active engine${entry.advisory ? ` (${entry.advisory})` : ''}`, timings: {} };
       } else {
-        report = await precheck(code, {
-          bulkMemory: bulkMemoryEnabled(policy.params),
-          maxPages: maxMemoryPagesTotal(policy.params),
+        report = await precheck(code, engine, {
+          limits: { maxPages: policy.limits.maxPages, stackLogicalMax: policy.limits.stackLogicalMax, bulkMemory: policy.limits.bulkMemory },
           timeoutMs: Number(prepTimeout(policy.params, 'precheck')),
+          maxMemoryBytes: maxMemory === undefined ? undefined : Number(maxMemory),
+          prepHash: policy.prepHash,
+          cache: reg && preparedCacheFor(reg),
         });
       }
-      const doc = { ...report, engine: engine?.id ?? policy.engineId, session: policy.session, paramsHash: policy.paramsHash };
+      const doc = { ...report, engine: engine?.id ?? policy.engineId, session: policy.session, executorParamsHash: policy.executorParamsHash };
       if (o.json) process.stdout.write(JSON.stringify(doc) + '\n');
       else process.stdout.write(report.verdict === 'valid' ? `accepted (engine ${doc.engine})\n` : `${report.verdict === 'invalid' ? 'rejected' : 'abstain'}: ${report.reason}: ${report.detail}\n`);
       setExit(EXIT[report.verdict]);

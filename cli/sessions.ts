@@ -33,7 +33,7 @@ function jsonOf(r: Resolved) {
     engine: r.engine,
     executorParams: r.executorParamsHex,
     decoded: r.executorParams.map(describeParam),
-    paramsHash: r.paramsHash,
+    executorParamsHash: r.executorParamsHash,
   };
 }
 
@@ -61,7 +61,7 @@ export function registerSessions(program: Command): void {
       for (const r of rows) {
         const range = `${r.from}..${r.until === undefined ? '' : r.until - 1}`;
         const params = r.executorParams.length ? r.executorParams.map(describeParam).join(', ') : 'defaults';
-        process.stdout.write(`${(session !== undefined ? `session ${session} (${range})` : `sessions ${range}`).padEnd(28)} ${r.engine.padEnd(28)} ${params}  hash ${r.paramsHash.slice(0, 18)}…\n`);
+        process.stdout.write(`${(session !== undefined ? `session ${session} (${range})` : `sessions ${range}`).padEnd(28)} ${r.engine.padEnd(28)} ${params}  hash ${r.executorParamsHash.slice(0, 18)}…\n`);
       }
     });
 }

@@ -112,7 +112,7 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
         'verdict' in engine
           ? { verdict: engine, engine: policy.engineId ?? '', logs: [], timings: {} }
           : await validateCandidate(input, engine, { onLog, limits: policy.limits, prepHash: policy.prepHash, preparedCache: reg && preparedCacheFor(reg) });
-      const context = { session: policy.session, paramsHash: policy.paramsHash, kind: policy.kind };
+      const context = { session: policy.session, executorParamsHash: policy.executorParamsHash, kind: policy.kind };
       process.stdout.write(o.json ? JSON.stringify(reportJson(report, context)) + '\n' : reportText(report, context));
       if (o.record && input.kind === 'pov-oversize') {
         process.stderr.write(`pvf: --record ${o.record}: not recorded: the PoV is over max_pov_size and was not read\n`);

@@ -1,3 +1,4 @@
+/** The version of this CLI and the release key it trusts: set by the build (esbuild defines), placeholders from source. */
 declare const __PVF_VERSION__: string | undefined;
 declare const __PVF_SIGNING_KEY__: string | undefined;
 

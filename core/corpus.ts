@@ -1,5 +1,5 @@
 /**
- * Reading a candidate corpus (DESIGN.md): a folder per candidate with `code.wasm` or `code.ref`
+ * Reading a candidate corpus (the format in the README): a folder per candidate with `code.wasm` or `code.ref`
  * (the name, or the sha256, of a code file in the corpus root), `candidate.pov` and optionally
  * `expected.json`; also plain folders holding one code file and any number of `.pov` files.
  */

@@ -344,8 +344,6 @@ export function precheckingMaxMemory(params: readonly ExecutorParam[]): bigint |
   for (const p of params) if (p.type === 'PrecheckingMaxMemory') return p.bytes;
   return undefined;
 }
-/** Alias of `precheckingMaxMemory` under the spelling the integration brief used. */
-export const prechecingMaxMemory = precheckingMaxMemory;
 
 // The following mirror `params_to_wasmtime_semantics`, which applies params in order, so with a
 // (inconsistent) repeated param the last one wins.

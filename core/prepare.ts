@@ -1,13 +1,27 @@
 /**
- * Prepare, as far as it rewrites the module: the memory cap. The module's memory (imported or its
- * own) gets the maximum the ExecutorParams allow (MaxMemoryPages n → n + 32 pages, default 2080,
- * never more than the 65536 pages a 32-bit memory can have), or its own declared maximum when that
- * is lower, written into the module itself so that every engine enforces the same limit (a
- * runtime's memory.grow and the host allocator alike).
+ * Prepare: the one pipeline that turns a code blob into the module an engine runs, used by
+ * `precheck` and `validate` alike (so they can never disagree), in polkadot's order:
  *
+ *   decompress (code bomb limit) → Wasm magic → feature gate (prevalidate.ts) → memory cap (here)
+ *   → deterministic stack limiter (instrument.ts) → NaN canonicalisation (instrument.ts)
+ *
+ * The result is cached under (engine id, code hash, prep hash) (prepared-cache.ts): the artifact a
+ * successful pre-check leaves is the one a later validation executes. Every stage's failure is
+ * `invalid` with its reason class (code-decompression, prevalidation); anything else is ours.
+ *
+ * The memory cap: the module's memory (imported or its own) gets the maximum the ExecutorParams
+ * allow (MaxMemoryPages n → n + 32 pages, default 2080, never more than the 65536 pages a 32-bit
+ * memory can have), or its own declared maximum when that is lower, written into the module itself
+ * so that every engine enforces the same limit (a runtime's memory.grow and the host allocator alike).
  * The module is re-emitted from subarrays of the input: no byte array is ever spread into a call
  * (a 300 KB import name must not exhaust the call stack).
  */
+import { BlobError, CODE_BOMB_LIMIT, decompressAs } from './blob.ts';
+import { canonicalizeNans, injectStackLimiter, InstrumentError } from './instrument.ts';
+import { preparedOrPrepare, type PreparedCache } from './prepared-cache.ts';
+import { checkFeatures, PrevalidationError } from './prevalidate.ts';
+import { InvalidCandidate } from './verdict.ts';
+import { DEFAULT_LOGICAL_STACK_MAX } from './executor-params.ts';
 import { concatBytes, leb128 } from './bytes.ts';
 import { WasmByteReader } from './wasm-bytes.ts';
 
@@ -27,14 +41,21 @@ class Cursor extends WasmByteReader {
   }
 }
 
-/** Re-encode one limits structure (the cursor is at its flags byte) with the cap applied. */
+/**
+ * Re-encode one limits structure (the cursor is at its flags byte) with the cap applied. A memory
+ * that needs more pages at start than the cap is left as it is: polkadot's preparation compiles it
+ * (sc-executor-wasmtime `prepare_blob_for_compilation` clears the maximum; the limit applies per
+ * instance, `InstanceWrapper::build_store_limits`), so pre-checking accepts it, and instantiation
+ * fails at execution (`invalid execution-error` on every engine).
+ */
 function cappedLimits(c: Cursor, cap: number): Uint8Array[] {
+  const start = c.pos;
   const flags = c.byte();
   if (flags > 1) throw new PrepareError(`unsupported memory limits flags ${flags}`);
   const min = c.u32();
   const max = flags & 1 ? c.u32() : undefined;
   const newMax = Math.min(max ?? cap, cap);
-  if (min > newMax) throw new PrepareError(`the memory needs ${min} pages at start, the limit is ${newMax}`);
+  if (min > newMax) return [c.b.subarray(start, c.pos)];
   return [Uint8Array.of(1), leb128(min), leb128(newMax)];
 }
 
@@ -94,4 +115,76 @@ export function capMemory(code: Uint8Array, capPages: number): Uint8Array {
     c.pos = end;
   }
   return concatBytes(parts);
+}
+
+/** What prepare depends on (from the ExecutorParams): the same for pre-checking and every execution kind. */
+export interface PrepareLimits {
+  /** Total Wasm pages the memory may have. */
+  maxPages: number;
+  /** The deterministic stack limit (StackLogicalMax), in logical items. */
+  stackLogicalMax?: number;
+  /** WasmExtBulkMemory is in force. */
+  bulkMemory?: boolean;
+}
+
+export interface PreparedPvf {
+  /** The decompressed code. */
+  code: Uint8Array;
+  /** The module the engine runs. */
+  module: Uint8Array;
+  fromCache: boolean;
+  timings: Record<string, number>;
+}
+
+function ms(t0: number): number {
+  return Math.round((performance.now() - t0) * 1000) / 1000;
+}
+
+/** The feature gate and the rewrites (memory cap, stack limiter, NaN canonicalisation) of decompressed code. */
+export function prepareModule(code: Uint8Array, limits: PrepareLimits): Uint8Array {
+  try {
+    checkFeatures(code, { bulkMemory: limits.bulkMemory ?? false });
+    const capped = capMemory(code, limits.maxPages);
+    const limited = injectStackLimiter(capped, limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX);
+    return canonicalizeNans(limited);
+  } catch (e) {
+    if (e instanceof PrevalidationError || e instanceof PrepareError || e instanceof InstrumentError) throw new InvalidCandidate('prevalidation', e.message);
+    throw e;
+  }
+}
+
+/** The key of a prepared artifact beside the engine id and code hash: the prep hash of the ExecutorParams, or the limits themselves. */
+export function prepKeyOf(limits: PrepareLimits, prepHash?: string): string {
+  return prepHash ?? `${limits.maxPages}-${limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX}-${limits.bulkMemory ? 1 : 0}`;
+}
+
+/**
+ * The pipeline. Throws InvalidCandidate (`code-decompression`, `prevalidation`) for the code's
+ * faults; anything else it throws is ours.
+ */
+export async function preparePvf(
+  blob: Uint8Array,
+  engineId: string,
+  limits: PrepareLimits,
+  opts: { cache?: PreparedCache; prepHash?: string } = {},
+): Promise<PreparedPvf> {
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  let code: Uint8Array;
+  try {
+    code = (await decompressAs('code', blob, CODE_BOMB_LIMIT)).bytes;
+  } catch (e) {
+    if (e instanceof BlobError) throw new InvalidCandidate('code-decompression', e.message);
+    throw e;
+  }
+  timings.decompressCodeMs = ms(t);
+  t = performance.now();
+  if (code.length < 8 || code[0] !== 0 || code[1] !== 0x61 || code[2] !== 0x73 || code[3] !== 0x6d) {
+    throw new InvalidCandidate('prevalidation', 'the code is not a Wasm module');
+  }
+  // The cache key covers every input of the gate and the rewrites, so a cached artifact has passed them.
+  const { module, cached } = preparedOrPrepare(opts.cache, engineId, code, prepKeyOf(limits, opts.prepHash), (c) => prepareModule(c, limits));
+  timings.prepareMs = ms(t);
+  if (cached) timings.preparedFromCache = 1;
+  return { code, module, fromCache: cached, timings };
 }

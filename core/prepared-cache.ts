@@ -5,7 +5,7 @@
  * against corruption, not against someone with the user's rights (docs/caches.md).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Bumped whenever prepare's output for the same inputs changes. */
@@ -21,6 +21,25 @@ function paths(cache: PreparedCache, engine: string, code: Uint8Array, prepHash:
   const dir = join(cache.root, 'prepared', `v${PREPARE_VERSION}`, engine.replace(/[^A-Za-z0-9._-]/g, '_'));
   const base = `${sha256(code)}-${prepHash.replace(/^0x/, '')}`;
   return { dir, artifact: join(dir, `${base}.wasm`), checksum: join(dir, `${base}.sha256`) };
+}
+
+/** A temporary name of this cache: `<artifact or checksum>.<pid>-<8 hex>`. */
+const TEMP = /\.(?:wasm|sha256)\.\d+-[0-9a-f]{8}$/;
+/** Older than this, a temporary file's writer is gone (killed between write and rename). */
+const STALE_MS = 10 * 60 * 1000;
+
+/** Remove the temporary files that writers killed mid-write left behind in `dir`. */
+function sweepStale(dir: string): void {
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (!TEMP.test(name)) continue;
+    const p = join(dir, name);
+    try {
+      if (now - statSync(p).mtimeMs > STALE_MS) rmSync(p, { force: true });
+    } catch {
+      /* gone already */
+    }
+  }
 }
 
 /** The prepared module from the cache if it is intact, else `prepare(code)` (and cache it). */
@@ -43,6 +62,7 @@ export function preparedOrPrepare(
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+    sweepStale(p.dir);
     writeFileSync(`${p.artifact}.${tag}`, module);
     writeFileSync(`${p.checksum}.${tag}`, sha256(module) + '\n');
     renameSync(`${p.artifact}.${tag}`, p.artifact);

@@ -60,15 +60,25 @@ function tableType(r: R): void {
   limits(r, 'table');
 }
 
-/** A constant expression: one MVP constant or global.get, then end. */
-function constExpr(r: R): void {
+/**
+ * A constant expression: one MVP constant, or global.get of an imported immutable global, then end.
+ * `importedGlobals` holds the mutability of each imported global. V8 also accepts global.get of a
+ * global the module defines itself (a relaxation of the GC proposal); wasmparser without GC refuses
+ * it ("constant expression required: global.get of locally defined global"), and a mutable global
+ * ("global.get of mutable global"): bytecodealliance/wasm-tools crates/wasmparser/src/validator/
+ * core.rs, VisitConstOperator `visit_global_get`.
+ */
+function constExpr(r: R, importedGlobals: readonly boolean[]): void {
   const op = r.byte();
   if (op === 0x41) r.skipLeb(5);
   else if (op === 0x42) r.skipLeb(10);
   else if (op === 0x43) r.skip(4);
   else if (op === 0x44) r.skip(8);
-  else if (op === 0x23) r.u32();
-  else r.fail(`constant expression uses 0x${op.toString(16)} (extended constants / reference types are not enabled)`);
+  else if (op === 0x23) {
+    const g = r.u32();
+    if (g >= importedGlobals.length) r.fail(`constant expression: global.get of locally defined global ${g} (needs GC)`);
+    if (importedGlobals[g]) r.fail(`constant expression: global.get of mutable global ${g}`);
+  } else r.fail(`constant expression uses 0x${op.toString(16)} (extended constants / reference types are not enabled)`);
   if (r.byte() !== 0x0b) r.fail('constant expression must be a single instruction (extended constants are not enabled)');
 }
 
@@ -194,6 +204,7 @@ function body(r: R, opts: FeatureOptions): void {
 /** Throws PrevalidationError naming the first feature the module uses that is not allowed. */
 export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
   const top = new R(code, 8, code.length);
+  const importedGlobals: boolean[] = [];
   let memories = 0;
   let tables = 0;
   while (top.pos < code.length) {
@@ -230,7 +241,7 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
             memories++;
           } else if (kind === 3) {
             valtype(r, 'imported global');
-            r.byte();
+            importedGlobals.push(r.byte() === 1);
           } else r.fail(`import kind ${kind} (exception tags) is not enabled`);
         }
         break;
@@ -252,7 +263,7 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
         for (let k = 0; k < n; k++) {
           valtype(r, 'global');
           r.byte();
-          constExpr(r);
+          constExpr(r, importedGlobals);
         }
         break;
       }
@@ -261,7 +272,7 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
         for (let k = 0; k < n; k++) {
           const flags = r.u32();
           if (flags !== 0) r.fail(`element segment kind ${flags} needs bulk memory / reference types`);
-          constExpr(r);
+          constExpr(r, importedGlobals);
           const m = r.u32();
           for (let j = 0; j < m; j++) r.u32();
         }
@@ -285,7 +296,7 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
           if (flags === 1 && !opts.bulkMemory) r.fail('passive data segments need WasmExtBulkMemory');
           if (flags === 2) r.fail('data segments for another memory need multi-memory');
           if (flags > 2) r.fail(`unknown data segment kind ${flags}`);
-          if (flags === 0) constExpr(r);
+          if (flags === 0) constExpr(r, importedGlobals);
           const len = r.u32();
           r.skip(len);
         }

@@ -31,7 +31,7 @@ export interface Resolved {
   engine: string;
   executorParams: ExecutorParam[];
   executorParamsHex: string;
-  paramsHash: string;
+  executorParamsHash: string;
   from: number;
   until: number | undefined; // exclusive
 }
@@ -94,7 +94,7 @@ export function resolveSession(s: Schedule, session: number): Resolved {
     engine: e.engine,
     executorParams: e.executorParams,
     executorParamsHex: e.executorParamsHex,
-    paramsHash: toHex(executorParamsHash(e.executorParams)),
+    executorParamsHash: toHex(executorParamsHash(e.executorParams)),
     from: e.from,
     until: s.entries[idx + 1]?.from,
   };

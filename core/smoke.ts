@@ -61,7 +61,8 @@ export function smokeCases(): SmokeCase[] {
     { name: 'depth 202 = the limit', pvf: 'hostile/depth_probe', params: Uint8Array.of(202, 0, 0, 0), limits: { ...DEFAULT_LIMITS, stackLogicalMax: 1024 }, expected: { verdict: 'valid', headData: '0xca000000' } },
     { name: 'depth 203 > the limit', pvf: 'hostile/depth_probe', params: Uint8Array.of(203, 0, 0, 0), limits: { ...DEFAULT_LIMITS, stackLogicalMax: 1024 }, expected: invalid('execution-error') },
     { name: 'canonical NaN bits', pvf: 'hostile/nan_bits', params: EMPTY, expected: { verdict: 'valid', headData: '0x0000c07f000000000000f87f0000c07f' } },
-    { name: 'SIMD', pvf: 'hostile/uses_simd', params: EMPTY, expected: invalid('prevalidation') },
+    // Pre-checking rejects it; validation of code that fails preparation is no vote (core/verdict.ts).
+    { name: 'SIMD', pvf: 'hostile/uses_simd', params: EMPTY, expected: { verdict: 'abstain', reason: 'prepare-failed' } },
     // A short budget keeps the smoke run quick; the timeout itself is what is checked. An
     // interpreter's timeout is no verdict (engines/worker-engine.ts, judgesTimeouts).
     { name: 'infinite loop (500 ms)', pvf: 'hostile/infinite_loop', params: EMPTY, limits: { ...DEFAULT_LIMITS, timeoutMs: 500 }, expected: invalid('timeout'), expectedByFamily: { wasmi: { verdict: 'abstain', reason: 'engine-limit' } } },

@@ -9,12 +9,10 @@ import {
   type PersistedValidationData,
   type PoV,
 } from './codecs.ts';
-import { BlobError, CODE_BOMB_LIMIT, POV_BOMB_LIMIT, decompressAs } from './blob.ts';
+import { BlobError, POV_BOMB_LIMIT, decompressAs } from './blob.ts';
 import { ScaleError } from './scale.ts';
-import { checkFeatures, PrevalidationError } from './prevalidate.ts';
-import { capMemory, PrepareError } from './prepare.ts';
-import { canonicalizeNans, injectStackLimiter, InstrumentError } from './instrument.ts';
-import { preparedOrPrepare, type PreparedCache } from './prepared-cache.ts';
+import { preparePvf } from './prepare.ts';
+import type { PreparedCache } from './prepared-cache.ts';
 import { InvalidCandidate, verdictFromError, type Verdict } from './verdict.ts';
 
 export interface LogLine {
@@ -37,35 +35,7 @@ export interface ExecutionLimits {
   stackLogicalMax?: number;
 }
 
-export const DEFAULT_LOGICAL_STACK_MAX = 65536;
-
 export const DEFAULT_LIMITS: ExecutionLimits = { maxPages: 32 + 2048, timeoutMs: 2000 };
-
-/**
- * Prepare's rewrites, in polkadot's order: the memory cap, the deterministic stack limiter
- * (wasm-instrument's algorithm, StackLogicalMax), then NaN canonicalisation. A module they cannot
- * handle is a deterministic preparation failure.
- */
-export function prepareModule(code: Uint8Array, limits: ExecutionLimits): Uint8Array {
-  try {
-    const capped = capMemory(code, limits.maxPages);
-    const limited = injectStackLimiter(capped, limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX);
-    return canonicalizeNans(limited);
-  } catch (e) {
-    if (e instanceof PrepareError || e instanceof InstrumentError) throw new InvalidCandidate('prevalidation', e.message);
-    throw e;
-  }
-}
-
-/** Prevalidation, the first step of prepare: the same feature gate whatever engine runs the code. */
-function prevalidate(code: Uint8Array, limits: ExecutionLimits | undefined): void {
-  try {
-    checkFeatures(code, { bulkMemory: limits?.bulkMemory ?? false });
-  } catch (e) {
-    if (e instanceof PrevalidationError) throw new InvalidCandidate('prevalidation', e.message);
-    throw e;
-  }
-}
 
 /** What an engine must do: run `validate_block` of decompressed code on encoded params. */
 export interface Engine {
@@ -77,6 +47,21 @@ export interface Engine {
     params: Uint8Array,
     opts: { onLog?: (l: LogLine) => void; limits?: ExecutionLimits },
   ): Promise<{ raw: Uint8Array; logs: LogLine[]; timings: Record<string, number> }>;
+  /**
+   * Pre-checking: what the engine does with a prepared module before it can run it (compile it),
+   * and nothing more, under the precheck timeout (CPU time) and PrecheckingMaxMemory. Resolves when
+   * the engine could run the module; throws InvalidCandidate (prevalidation) or HostFault
+   * (`prepare-timeout`, or any fault of ours).
+   */
+  prepare(module: Uint8Array, opts: PrepareJobLimits): Promise<{ timings: Record<string, number> }>;
+}
+
+export interface PrepareJobLimits {
+  /** The precheck timeout (PvfPrepTimeout, precheck kind), in ms of CPU time. */
+  timeoutMs: number;
+  /** PrecheckingMaxMemory in bytes, if set. */
+  maxMemoryBytes?: number;
+  maxPages: number;
 }
 
 /** The three input forms of `pvf validate`: raw params, or a PoV with its PVD. */
@@ -95,17 +80,6 @@ export interface ValidationReport {
 
 function ms(t0: number): number {
   return Math.round((performance.now() - t0) * 1000) / 1000;
-}
-
-async function decompressOrInvalid(use: 'code' | 'pov', blob: Uint8Array, limit: number): Promise<Uint8Array> {
-  try {
-    return (await decompressAs(use, blob, limit)).bytes;
-  } catch (e) {
-    if (e instanceof BlobError) {
-      throw new InvalidCandidate(use === 'code' ? 'code-decompression' : 'pov-decompression', e.message);
-    }
-    throw e;
-  }
 }
 
 /** Validate one candidate on one engine. Never throws: every outcome is a verdict. */
@@ -128,22 +102,18 @@ export async function validateCandidate(
         throw new InvalidCandidate('params-too-large', `PoV is ${size} bytes encoded, max_pov_size is ${input.pvd.maxPovSize}`);
       }
     }
-    let t = performance.now();
-    const code = await decompressOrInvalid('code', input.code, CODE_BOMB_LIMIT);
-    timings.decompressCodeMs = ms(t);
-    t = performance.now();
-    if (code.length < 8 || code[0] !== 0 || code[1] !== 0x61 || code[2] !== 0x73 || code[3] !== 0x6d) {
-      throw new InvalidCandidate('prevalidation', 'the code is not a Wasm module');
-    }
-    prevalidate(code, opts.limits);
     const limits = opts.limits ?? DEFAULT_LIMITS;
-    const prepKey = opts.prepHash ?? `${limits.maxPages}-${limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX}-${limits.bulkMemory ? 1 : 0}`;
-    const { module: prepared, cached } = preparedOrPrepare(opts.preparedCache, engine.id, code, prepKey, (c) => prepareModule(c, limits));
-    timings.prepareMs = ms(t);
-    if (cached) timings.preparedFromCache = 1;
+    const prepared = await preparePvf(input.code, engine.id, limits, { cache: opts.preparedCache, prepHash: opts.prepHash });
+    Object.assign(timings, prepared.timings);
     if (input.kind === 'pov') {
-      t = performance.now();
-      const blockData = await decompressOrInvalid('pov', input.pov.blockData, POV_BOMB_LIMIT);
+      const t = performance.now();
+      let blockData: Uint8Array;
+      try {
+        blockData = (await decompressAs('pov', input.pov.blockData, POV_BOMB_LIMIT)).bytes;
+      } catch (e) {
+        if (e instanceof BlobError) throw new InvalidCandidate('pov-decompression', e.message);
+        throw e;
+      }
       timings.decompressPovMs = ms(t);
       params = encodeValidationParams({
         parentHead: input.pvd.parentHead,
@@ -154,7 +124,7 @@ export async function validateCandidate(
     } else {
       params = input.params;
     }
-    const out = await engine.execute(prepared, params, { onLog: opts.onLog, limits: opts.limits });
+    const out = await engine.execute(prepared.module, params, { onLog: opts.onLog, limits: opts.limits });
     logs = out.logs;
     Object.assign(timings, out.timings);
     let result;
@@ -169,6 +139,6 @@ export async function validateCandidate(
   } catch (e) {
     timings.totalMs = ms(t0);
     const partial = (e as { logs?: LogLine[] }).logs;
-    return { verdict: verdictFromError(e), engine: engine.id, logs: partial ?? logs, timings };
+    return { verdict: verdictFromError(e, 'validate'), engine: engine.id, logs: partial ?? logs, timings };
   }
 }

@@ -22,8 +22,11 @@ export type InvalidReason =
  * the way polkadot would (the wasmi engines' own call stack, reserved heap, UTF-8 and sign-extension
  * refusals, and any timeout: an interpreter under a budget set for compiled code). Neither the
  * candidate's fault nor a fault of this machine: no opinion, and never a divergence between engines.
+ * `prepare-timeout`: pre-checking did not finish compiling within the precheck timeout; polkadot
+ * casts no vote then (PrepareError::TimedOut is not deterministic).
+ * `prepare-failed`: validation of code that pre-checking rejects (see verdictFromError).
  */
-export type AbstainReason = 'engine-unavailable' | 'engine-limit' | 'engine-revoked' | 'internal-error' | 'io-error';
+export type AbstainReason = 'engine-unavailable' | 'engine-limit' | 'engine-revoked' | 'internal-error' | 'io-error' | 'prepare-timeout' | 'prepare-failed';
 
 export type Verdict =
   | { verdict: 'valid'; result: ValidationResult; raw: Uint8Array }
@@ -53,8 +56,20 @@ export class HostFault extends Error {
   }
 }
 
-/** The single mapping from a thrown value to a verdict. */
-export function verdictFromError(e: unknown): Verdict & { verdict: 'invalid' | 'abstain' } {
+/** The reasons a code blob fails preparation (pre-checking's rejections). */
+export const PREPARE_REJECTS: ReadonlySet<InvalidReason> = new Set(['code-decompression', 'prevalidation']);
+
+/**
+ * The single mapping from a thrown value to a verdict. `stage` is what is being judged: pre-checking
+ * votes against code that fails preparation; validation does not. polkadot's candidate-validation
+ * answers a deterministic preparation error at execution with `ValidationFailed`, no vote ("should
+ * have been ruled out by pre-checking phase": on chain the code passed pre-checking, so the failure
+ * is local), so `validate` abstains (`prepare-failed`, naming the class) where `precheck` rejects.
+ */
+export function verdictFromError(e: unknown, stage: 'precheck' | 'validate' = 'precheck'): Verdict & { verdict: 'invalid' | 'abstain' } {
+  if (e instanceof InvalidCandidate && stage === 'validate' && PREPARE_REJECTS.has(e.reason)) {
+    return { verdict: 'abstain', reason: 'prepare-failed', detail: `${e.reason}: ${e.detail} (pre-checking rejects this code; polkadot casts no vote when code that passed pre-checking fails to prepare)` };
+  }
   if (e instanceof InvalidCandidate) return { verdict: 'invalid', reason: e.reason, detail: e.detail };
   if (e instanceof HostFault) return { verdict: 'abstain', reason: e.reason, detail: e.detail };
   const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

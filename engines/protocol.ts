@@ -13,11 +13,27 @@ export const STARTED_LINE = '{"started":true}';
 
 export interface WorkerRequest {
   v: 1;
+  /**
+   * `execute` (the default): run validate_block on the params. `prepare` (pre-checking): only what
+   * the engine does before it can run the module (compile it), with no params; the job, and its
+   * CPU budget, is the compilation.
+   */
+  mode?: 'execute' | 'prepare';
   codeLen: number;
   paramsLen: number;
   maxPages: number;
   /** CPU-time budget of the job in milliseconds. */
   timeoutMs: number;
+  /** prepare: the most memory the compilation may add to the worker (PrecheckingMaxMemory), in bytes. */
+  maxMemoryBytes?: number;
+}
+
+/** What a request asks beyond its bytes. */
+export interface RequestLimits {
+  maxPages: number;
+  timeoutMs: number;
+  mode?: 'execute' | 'prepare';
+  maxMemoryBytes?: number;
 }
 
 export interface WorkerLog {
@@ -31,8 +47,12 @@ export type WorkerResponse =
   | { ok: false; verdict: 'invalid'; reason: InvalidReason; detail: string; logs: WorkerLog[] }
   | { ok: false; verdict: 'abstain'; reason: AbstainReason; detail: string; logs: WorkerLog[] };
 
-export function encodeRequest(code: Uint8Array, params: Uint8Array, limits: { maxPages: number; timeoutMs: number }): Buffer {
+export function encodeRequest(code: Uint8Array, params: Uint8Array, limits: RequestLimits): Buffer {
   const header: WorkerRequest = { v: 1, codeLen: code.length, paramsLen: params.length, maxPages: limits.maxPages, timeoutMs: limits.timeoutMs };
+  if (limits.mode === 'prepare') {
+    header.mode = 'prepare';
+    if (limits.maxMemoryBytes !== undefined) header.maxMemoryBytes = limits.maxMemoryBytes;
+  }
   return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), Buffer.from(code), Buffer.from(params)]);
 }
 
@@ -45,6 +65,32 @@ export function decodeRequest(input: Buffer): { header: WorkerRequest; code: Uin
   const params = new Uint8Array(input.subarray(nl + 1 + header.codeLen, nl + 1 + header.codeLen + header.paramsLen));
   if (code.length !== header.codeLen || params.length !== header.paramsLen) throw new Error('request is truncated');
   return { header, code, params };
+}
+
+const INVALID_REASONS: ReadonlySet<string> = new Set<InvalidReason>(['execution-error', 'timeout', 'pov-decompression', 'code-decompression', 'bad-output', 'params-too-large', 'hash-mismatch', 'prevalidation']);
+const ABSTAIN_REASONS: ReadonlySet<string> = new Set<AbstainReason>(['engine-unavailable', 'engine-limit', 'engine-revoked', 'internal-error', 'io-error', 'prepare-timeout', 'prepare-failed']);
+
+function isLogs(x: unknown): x is WorkerLog[] {
+  return Array.isArray(x) && x.every((l) => typeof l === 'object' && l !== null && typeof (l as WorkerLog).level === 'string' && typeof (l as WorkerLog).target === 'string' && typeof (l as WorkerLog).message === 'string');
+}
+
+/**
+ * A parsed answer line checked against the protocol type (host side): anything that is not exactly
+ * a WorkerResponse is `undefined`, and the host treats the worker as having written garbage.
+ */
+export function parseResponse(msg: unknown): WorkerResponse | undefined {
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const m = msg as Record<string, unknown>;
+  if (!isLogs(m.logs)) return undefined;
+  if (m.ok === true) {
+    if (typeof m.raw !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(m.raw)) return undefined;
+    if (typeof m.timings !== 'object' || m.timings === null || !Object.values(m.timings).every((v) => typeof v === 'number')) return undefined;
+    return { ok: true, raw: m.raw, logs: m.logs, timings: m.timings as Record<string, number> };
+  }
+  if (m.ok !== false || typeof m.detail !== 'string' || typeof m.reason !== 'string') return undefined;
+  if (m.verdict === 'invalid' && INVALID_REASONS.has(m.reason)) return { ok: false, verdict: 'invalid', reason: m.reason as InvalidReason, detail: m.detail, logs: m.logs };
+  if (m.verdict === 'abstain' && ABSTAIN_REASONS.has(m.reason)) return { ok: false, verdict: 'abstain', reason: m.reason as AbstainReason, detail: m.detail, logs: m.logs };
+  return undefined;
 }
 
 /** Read all of stdin (worker side). */

@@ -1,6 +1,5 @@
 /** The engines available to this process: those the binary carries, or the in-process V8 from source. */
 import type { Engine } from '../core/validate.ts';
-import { inProcessV8 } from './v8/index.ts';
 import { EngineStore } from './store/store.ts';
 import { sourceV8Engine, workerEngine, type WorkerEngineOptions } from './worker-engine.ts';
 import type { EngineEntry } from './store/manifest.ts';
@@ -35,7 +34,7 @@ export function loadRegistry(opts: WorkerEngineOptions = {}): Registry {
     // Running from source: the v8 worker of this checkout, on the running node (via tsx), so the
     // CLI has the same isolation and timeouts as the engines a build carries.
     const source = sourceV8Engine();
-    return { store, engines: [source], defaultEngine: source, find: (id) => (id === source.id ? source : id === inProcessV8.id ? inProcessV8 : undefined) };
+    return { store, engines: [source], defaultEngine: source, find: (id) => (id === source.id ? source : undefined) };
   }
   const engines = store.manifest.engines.map((e) => workerEngine(store, e, opts));
   const newest = newestActiveV8(store.manifest.engines);

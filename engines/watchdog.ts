@@ -14,23 +14,33 @@
  */
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { STARTED_LINE, type WorkerResponse } from './protocol.ts';
+import { STARTED_LINE } from './protocol.ts';
 
 const WATCHDOG = `
 const { workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-const { budgetUs, clock, pollMs } = workerData;
+const { budgetUs, clock, pollMs, memLimit } = workerData;
 const start = new BigInt64Array(clock);
+const end = (answer) => {
+  fs.writeSync(1, '\\n' + JSON.stringify(answer) + '\\n');
+  process.kill(process.pid, 'SIGKILL');
+};
 const tick = () => {
   const s = Atomics.load(start, 0);
   if (s >= 0n) {
     const u = process.cpuUsage();
     const used = u.user + u.system - Number(s);
     if (used >= budgetUs) {
-      const answer = { ok: false, verdict: 'invalid', reason: 'timeout',
-        detail: 'execution used ' + Math.round(used / 1000) + ' ms of CPU time, the limit is ' + Math.round(budgetUs / 1000) + ' ms', logs: [] };
-      fs.writeSync(1, '\\n' + JSON.stringify(answer) + '\\n');
-      process.kill(process.pid, 'SIGKILL');
+      end({ ok: false, verdict: 'invalid', reason: 'timeout',
+        detail: 'execution used ' + Math.round(used / 1000) + ' ms of CPU time, the limit is ' + Math.round(budgetUs / 1000) + ' ms', logs: [] });
+    }
+    if (memLimit > 0) {
+      const grew = BigInt(process.memoryUsage.rss()) - Atomics.load(start, 1);
+      if (grew > Atomics.load(start, 2)) Atomics.store(start, 2, grew);
+      if (grew > BigInt(memLimit)) {
+        end({ ok: false, verdict: 'invalid', reason: 'prevalidation',
+          detail: 'preparation used more than ' + memLimit + ' bytes of memory (PrecheckingMaxMemory): ' + grew + ' bytes', logs: [] });
+      }
     }
   }
   setTimeout(tick, pollMs);
@@ -38,7 +48,11 @@ const tick = () => {
 tick();
 `;
 
-/** The job's CPU clock, shared between threads: the process CPU time (µs) when the job started, -1 before. */
+/**
+ * The job's clock, shared between threads, three i64: the process CPU time (µs) when the job
+ * started (-1 before), the resident set size then (bytes), and the most the resident set grew over
+ * it while the watchdog looked (bytes; only when it watches memory).
+ */
 export type JobClock = SharedArrayBuffer;
 
 export interface Watchdog {
@@ -52,13 +66,16 @@ function cpuNowUs(): number {
 }
 
 /**
- * Start the watchdog thread for a job that may use `timeoutMs` of CPU time once it starts. Resolves
- * when the thread runs, so its own start-up is not charged to the job.
+ * Start the watchdog thread for a job that may use `timeoutMs` of CPU time once it starts and, for
+ * a preparation job, grow the process's resident set by at most `memLimitBytes` (PrecheckingMaxMemory:
+ * polkadot's prepare worker tracks its allocations and ends the job with PrepareError::OutOfMemory,
+ * deterministic; here the resident set is sampled with the CPU clock, every 5 ms, so a spike shorter
+ * than that can pass unseen). Resolves when the thread runs, so its own start-up is not charged.
  */
-export async function startWatchdog(timeoutMs: number): Promise<Watchdog> {
-  const clock = new SharedArrayBuffer(8);
+export async function startWatchdog(timeoutMs: number, memLimitBytes = 0): Promise<Watchdog> {
+  const clock = new SharedArrayBuffer(24);
   new BigInt64Array(clock)[0] = -1n;
-  const w = new Worker(WATCHDOG, { eval: true, workerData: { budgetUs: timeoutMs * 1000, clock, pollMs: 5 } });
+  const w = new Worker(WATCHDOG, { eval: true, workerData: { budgetUs: timeoutMs * 1000, clock, pollMs: 5, memLimit: memLimitBytes } });
   await new Promise<void>((resolve, reject) => {
     w.once('online', () => resolve());
     w.once('error', reject);
@@ -77,7 +94,9 @@ export async function startWatchdog(timeoutMs: number): Promise<Watchdog> {
  * instantiation): the CPU budget counts from here, and the host is told (its wall-clock limit).
  */
 export function startJobClock(clock: JobClock): void {
-  Atomics.store(new BigInt64Array(clock), 0, BigInt(cpuNowUs()));
+  const c = new BigInt64Array(clock);
+  Atomics.store(c, 1, BigInt(process.memoryUsage.rss()));
+  Atomics.store(c, 0, BigInt(cpuNowUs()));
   writeSync(1, STARTED_LINE + '\n');
 }
 
@@ -87,4 +106,10 @@ export function jobCpuMs(clock: JobClock): number {
   return s < 0n ? 0 : Math.round((cpuNowUs() - Number(s)) / 100) / 10;
 }
 
-export type TimeoutResponse = Extract<WorkerResponse, { reason: 'timeout' }>;
+/** The most the resident set grew over its size at the job's start, as far as the watchdog saw (bytes). */
+export function jobMemoryGrowth(clock: JobClock): number {
+  const c = new BigInt64Array(clock);
+  const now = BigInt(process.memoryUsage.rss()) - Atomics.load(c, 1);
+  const seen = Atomics.load(c, 2);
+  return Number(now > seen ? now : seen);
+}

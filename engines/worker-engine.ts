@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type Engine, type LogLine } from '../core/validate.ts';
 import { HostFault, InvalidCandidate } from '../core/verdict.ts';
-import { encodeRequest, frameRequest, type WorkerResponse } from './protocol.ts';
+import { encodeRequest, frameRequest, parseResponse, type RequestLimits, type WorkerResponse } from './protocol.ts';
 import type { EngineEntry } from './store/manifest.ts';
 import type { EngineStore } from './store/store.ts';
 
@@ -215,7 +215,8 @@ class WorkerProcess {
       }, hardMs);
       return;
     }
-    if ('ok' in msg) return this.settle(msg as WorkerResponse);
+    const answer = parseResponse(msg);
+    if (answer) return this.settle(answer);
     this.garbage(line);
   }
 
@@ -395,6 +396,21 @@ function processEngine(id: string, family: string, vmVersion: string, persistent
         throw new HostFault('engine-limit', `${id}: ${boundString(res.detail)}; an interpreter cannot judge a timeout under a budget set for compiled engines (judge it with a v8 engine)`);
       }
       if (res.verdict === 'invalid') throw Object.assign(new InvalidCandidate(res.reason, boundString(res.detail)), { logs });
+      throw new HostFault(res.reason, `${id}: ${boundString(res.detail)}`);
+    },
+    async prepare(module, opts) {
+      const argv = await command();
+      const request = encodeRequest(module, new Uint8Array(0), { mode: 'prepare', maxPages: opts.maxPages, timeoutMs: opts.timeoutMs, maxMemoryBytes: opts.maxMemoryBytes } satisfies RequestLimits);
+      const jobLimits: JobLimits = { timeoutMs: opts.timeoutMs, startupMs };
+      // No retry: a prepare worker that dies is a failed pre-check (polkadot's JobDied is not
+      // deterministic: no vote), which WorkerDied already is (abstain).
+      const res = await (persistent ? runServed(id, argv, request, jobLimits) : runOnce(argv, request, jobLimits));
+      if (res.ok) return { timings: res.timings };
+      if (res.verdict === 'invalid' && res.reason === 'timeout') {
+        // polkadot: PrepareError::TimedOut is not deterministic, pre-checking casts no vote.
+        throw new HostFault('prepare-timeout', `${id}: compilation did not finish within the precheck timeout of ${opts.timeoutMs} ms (${boundString(res.detail)})`);
+      }
+      if (res.verdict === 'invalid') throw new InvalidCandidate(res.reason, boundString(res.detail));
       throw new HostFault(res.reason, `${id}: ${boundString(res.detail)}`);
     },
   };

@@ -19,12 +19,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { assembleWatFile } from '../build/wat.ts';
-import { DEFAULT_LIMITS, prepareModule, validateCandidate } from '../core/validate.ts';
+import { DEFAULT_LIMITS, validateCandidate } from '../core/validate.ts';
+import { prepareModule } from '../core/prepare.ts';
 import { decompressAs, CODE_BOMB_LIMIT } from '../core/blob.ts';
 import { sampleParams } from '../core/sample.ts';
 import { parseHex } from '../core/hex.ts';
 import { inProcessV8 } from '../engines/v8/index.ts';
-import { compilePvf, instantiatePvf } from '../engines/v8/execute.ts';
+import { compileModule, instantiatePvf } from '../engines/v8/execute.ts';
 import { memoryOf, parseModule } from '../core/wasm.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -78,7 +79,7 @@ if (existsSync(shared)) {
     const code = (await decompressAs('code', blob, CODE_BOMB_LIMIT)).bytes;
     const dec = await median(9, () => decompressAs('code', blob, CODE_BOMB_LIMIT));
     const prep = await median(3, () => prepareModule(code, DEFAULT_LIMITS));
-    const inst = await median(9, async () => instantiatePvf(await compilePvf(code)));
+    const inst = await median(9, async () => instantiatePvf(await compileModule(code)));
     const floor = await median(9, () => bareInstantiate(code));
     const full = await median(9, () => validateCandidate({ kind: 'params', code: blob, params }, inProcessV8));
     console.log(

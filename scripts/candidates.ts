@@ -2,7 +2,7 @@
  * `npm run candidates -- --out DIR [--blocks N] [--shared DIR]`: build real Cumulus candidates
  * (blocks #1..#N of Kusama Asset Hub "statemine" 1000000 and of Shell v2, from their raw genesis
  * chain specs in ../shared/fixtures) and write them, with negative candidates derived from them,
- * in the corpus format of DESIGN.md.
+ * in the corpus format of the README.
  *
  * The blocks are built by driving each runtime's block-building API with chopsticks' executor over
  * storage we hold ourselves; we compute the real state roots, seal Aura blocks with the slot

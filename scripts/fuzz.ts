@@ -239,6 +239,8 @@ interface VerdictDoc {
  */
 function abstainProblem(engine: string, v: { verdict: string; reason?: string; detail?: string }): string | undefined {
   if (v.verdict !== 'abstain') return undefined;
+  // Code that fails preparation: pre-checking rejects it, validation casts no vote (core/verdict.ts).
+  if (v.reason === 'prepare-failed' && /^(prevalidation|code-decompression): /.test(v.detail ?? '')) return undefined;
   if (v.reason === 'engine-limit' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum|not UTF-8|sign-extension|interpreter cannot judge a timeout/i.test(v.detail ?? '')) return undefined;
   return `abstain ${v.reason ?? ''} on ${engine} for a candidate input: ${(v.detail ?? '').slice(0, 300)}`;
 }

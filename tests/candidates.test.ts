@@ -31,7 +31,7 @@ describe('real Cumulus candidates built from genesis', { skip: SKIP_SHARED }, ()
   });
   after(() => rmSync(out, { recursive: true, force: true }));
 
-  it('the corpus holds 5 blocks and 5 negatives per chain, in the DESIGN.md layout', () => {
+  it('the corpus holds 5 blocks and 5 negatives per chain, in the corpus layout of the README', () => {
     for (const chain of ['statemine-1000000', 'shell-2']) {
       assert.equal(names.filter((n) => n.startsWith(`${chain}-block-`) && /-block-\d+$/.test(n)).length, BLOCKS, chain);
       assert.equal(names.filter((n) => n.startsWith(`${chain}-block-`) && !/-block-\d+$/.test(n)).length, 5, chain);

@@ -10,6 +10,7 @@ import { decodePovFile, decodeValidationResult, decodeValidationParams } from '.
 import { decodeExecutorParams } from '../core/executor-params.ts';
 import { decodeRuntimeVersion } from '../core/runtime-version.ts';
 import { precheck } from '../core/precheck.ts';
+import { inProcessV8 } from '../engines/v8/index.ts';
 import { initZstd } from '../core/blob.ts';
 import { pvf } from './support/pvfs.ts';
 import { xorshift } from './support/xorshift.ts';
@@ -64,7 +65,7 @@ describe('precheck: only a CompileError is a reject', () => {
     WebAssembly.compile = () => Promise.reject(new RangeError('WebAssembly.compile(): Out of memory: wasm code'));
     let rep;
     try {
-      rep = await precheck(code, { bulkMemory: false, maxPages: 2080, timeoutMs: 60000 });
+      rep = await precheck(code, inProcessV8, { limits: { maxPages: 2080 }, timeoutMs: 60000 });
     } finally {
       WebAssembly.compile = original;
     }
@@ -75,7 +76,7 @@ describe('precheck: only a CompileError is a reject', () => {
   it('a module V8 refuses (CompileError) is still a reject', async () => {
     // A code section with one body and no function section: well-formed for the feature gate,
     // refused by the validator (function and code section counts differ).
-    const rep = await precheck(Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 10, 4, 1, 2, 0, 0x0b), { bulkMemory: false, maxPages: 2080, timeoutMs: 60000 });
+    const rep = await precheck(Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 10, 4, 1, 2, 0, 0x0b), inProcessV8, { limits: { maxPages: 2080 }, timeoutMs: 60000 });
     assert.equal(rep.verdict, 'invalid', JSON.stringify(rep));
     assert.equal(rep.reason, 'prevalidation');
   });

@@ -29,6 +29,7 @@ const divergent: Engine = {
     raw[raw.length - 1] ^= 0x01;
     return { ...out, raw };
   },
+  prepare: (module, opts) => inProcessV8.prepare(module, opts),
 };
 
 let dir = '';

@@ -1,3 +1,4 @@
+/** The host crypto functions (ed25519 with ZIP-215 rules, sr25519, ecdsa and recovery) against independent vectors and edge cases. */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 

@@ -295,10 +295,13 @@ describe('limits give the same verdict on every engine', { skip: SKIP }, () => {
     }
   });
 
-  it('SIMD is invalid: prevalidation, on every engine and in precheck', () => {
+  it('SIMD: precheck rejects it (prevalidation); validate abstains (prepare-failed) on every engine', () => {
+    // polkadot-sdk candidate-validation: a deterministic preparation error at execution is
+    // `ValidationFailed` (no vote), since on chain the code passed pre-checking.
     for (const e of engines) {
       const r = run('uses_simd', e);
-      assert.deepEqual([r.doc.verdict, r.doc.reason], ['invalid', 'prevalidation'], e);
+      assert.deepEqual([r.code, r.doc.verdict, r.doc.reason], [2, 'abstain', 'prepare-failed'], e);
+      assert.match(r.doc.detail ?? '', /^prevalidation: /, e);
     }
     const p = pvfRun(['precheck', '--code', files.uses_simd, '--json'], { PVF_CACHE_DIR: join(tmp, 'cache') });
     assert.equal(p.code, 1);

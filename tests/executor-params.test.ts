@@ -30,7 +30,6 @@ import {
   hostFunctionEnabled,
   maxMemoryPagesTotal,
   precheckingMaxMemory,
-  prechecingMaxMemory,
   prepHash,
   prepTimeout,
   prepTimeoutParam,
@@ -76,7 +75,6 @@ describe('ExecutorParams accessors', () => {
     assert.equal(stackLogicalMax([]), 65536);
     assert.equal(stackNativeMax([]), 268435456);
     assert.equal(precheckingMaxMemory([]), undefined);
-    assert.equal(prechecingMaxMemory, precheckingMaxMemory);
     assert.equal(bulkMemoryEnabled([]), false);
     assert.equal(hostFunctionEnabled([], HOST_FUNCTION_ECC_RFC163), false);
   });

@@ -35,11 +35,12 @@ describe('long import names (finding 7a)', () => {
   // MAX_WASM_STRING_SIZE of 100_000 bytes (bytecodealliance/wasm-tools crates/wasmparser/src/limits.rs;
   // BinaryReader::read_string, "string size out of bounds"), so preparation fails
   // (polkadot/node/core/pvf/prepare-worker/src/lib.rs, prepare_artifact → PrepareError::Preparation)
-  // and the candidate is invalid. V8 has no such limit: the feature gate applies it for every engine.
-  it('a 300 KB import name is invalid (prevalidation), never abstain', async () => {
+  // and pre-checking rejects it (validation: no vote, `prepare-failed`, never internal-error). V8 has no
+  // such limit: the feature gate applies it for every engine.
+  it('a 300 KB import name fails preparation (prevalidation), never internal-error', async () => {
     const v = await verdictOf(await adderWithLongImport(300 * 1024));
-    assert.deepEqual([v.verdict, v.verdict === 'invalid' && v.reason], ['invalid', 'prevalidation'], JSON.stringify(v));
-    assert.match(v.verdict === 'invalid' ? v.detail : '', /import name of 307200 bytes: wasmparser accepts at most 100000/);
+    assert.deepEqual([v.verdict, v.verdict !== 'valid' && v.reason], ['abstain', 'prepare-failed'], JSON.stringify(v));
+    assert.match(v.verdict !== 'valid' ? v.detail : '', /^prevalidation: import name of 307200 bytes: wasmparser accepts at most 100000/);
   });
 
   it('a 100_000-byte import name, the longest wasmparser reads, is valid', async () => {
@@ -88,6 +89,9 @@ describe('long import names (finding 7a)', () => {
         const recurse = (n: number): number => recurse(n + 1) + 1;
         recurse(0);
         throw new Error('unreachable');
+      },
+      prepare() {
+        throw new Error('not used');
       },
     };
     const rep = await validateCandidate({ kind: 'params', code: await adderWithLongImport(10), params: sampleParams() }, overflowing);

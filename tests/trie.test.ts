@@ -1,3 +1,4 @@
+/** The host trie root and proof functions (both state versions, blake2 and keccak) against an independent model and fixtures. */
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 

@@ -147,7 +147,7 @@ describe('timers for large limits', () => {
   });
 
   it('precheck with a precheck timeout of 2^31 ms accepts (the timer does not fire at once)', async () => {
-    const r = await precheck(await pvf('adder'), { bulkMemory: false, maxPages: 2080, timeoutMs: 2 ** 31 });
+    const r = await precheck(await pvf('adder'), sourceV8Engine(), { limits: { maxPages: 2080 }, timeoutMs: 2 ** 31 });
     assert.equal(r.verdict, 'valid', `${r.reason}: ${r.detail}`);
   });
 });

@@ -33,22 +33,11 @@ export interface Prepared {
   module: WebAssembly.Module;
 }
 
-export interface ExecuteOutcome {
-  raw: Uint8Array;
-  logs: LogEntry[];
-  timings: { instantiateMs: number; executeMs: number };
-}
-
-/** Parse and compile a PVF: a module that exports validate_block. */
-export async function compilePvf(code: Uint8Array): Promise<Prepared> {
-  const prepared = await compileModule(code);
-  if (!prepared.info.exports.some((x) => x.name === 'validate_block' && x.kind === 'function')) {
-    throw new InvalidCandidate('prevalidation', 'the module does not export a function validate_block');
-  }
-  return prepared;
-}
-
-/** Parse and compile any runtime module. A module V8 rejects is a deterministic prevalidation failure. */
+/**
+ * Parse and compile a module: all this engine does before it can run it (pre-checking does exactly
+ * this, in the same worker). A module V8 rejects is a deterministic prevalidation failure; whether
+ * it exports validate_block, a memory and __heap_base is judged at execution, as in polkadot.
+ */
 export async function compileModule(code: Uint8Array): Promise<Prepared> {
   let info: WasmModuleInfo;
   try {
@@ -78,8 +67,8 @@ export interface Instantiated {
 export async function instantiatePvf(p: Prepared, opts: ExecuteOptions = {}): Promise<Instantiated> {
   const cap = opts.maxPages ?? DEFAULT_MAX_PAGES;
   const mem = memoryOf(p.info);
-  if (!mem) throw new InvalidCandidate('prevalidation', 'the module has no linear memory');
-  if (mem.limits.shared || mem.limits.is64) throw new InvalidCandidate('prevalidation', 'shared or 64-bit memory is not supported');
+  if (!mem) throw new InvalidCandidate('execution-error', 'the module has no linear memory');
+  if (mem.limits.shared || mem.limits.is64) throw new InvalidCandidate('execution-error', 'shared or 64-bit memory is not supported');
   // The memory may never exceed the engine's cap nor its own declared maximum. An imported memory
   // is created here with that maximum. A memory the module defines itself keeps its declared
   // maximum inside V8 (rewriting the module to cap it is the job of prepare); the allocator at
@@ -138,7 +127,7 @@ function trapDetail(e: Error, host: HostState): string {
 export function callValidateBlock(inst: Instantiated, params: Uint8Array): Uint8Array {
   const { instance, host } = inst;
   const fn = instance.exports['validate_block'];
-  if (typeof fn !== 'function') throw new InvalidCandidate('prevalidation', 'validate_block is not a function');
+  if (typeof fn !== 'function') throw new InvalidCandidate('execution-error', 'the module does not export a function validate_block');
   let result: unknown;
   try {
     const ptr = host.malloc(params.length);
@@ -159,15 +148,4 @@ export function callValidateBlock(inst: Instantiated, params: Uint8Array): Uint8
     throw new InvalidCandidate('bad-output', `validate_block returned ${len} bytes at ${ptr}, outside memory of ${mem.length} bytes`);
   }
   return mem.slice(ptr, ptr + len);
-}
-
-/** Compile, instantiate and run in one go. */
-export async function executePvf(code: Uint8Array, params: Uint8Array, opts: ExecuteOptions = {}): Promise<ExecuteOutcome> {
-  const t0 = performance.now();
-  const prepared = await compilePvf(code);
-  const inst = await instantiatePvf(prepared, opts);
-  const t1 = performance.now();
-  const raw = callValidateBlock(inst, params);
-  const t2 = performance.now();
-  return { raw, logs: inst.host.logs, timings: { instantiateMs: t1 - t0, executeMs: t2 - t1 } };
 }

@@ -1,8 +1,13 @@
-/** The v8 engine of the running Node.js process (in-process for now; workers come with engine sections). */
+/**
+ * The v8 engine of the running Node.js process, for tests and benchmarks only: no worker, so no CPU
+ * budget, no memory measurement and no isolation. Users never get it (engines/registry.ts offers
+ * only worker engines).
+ */
 import type { Engine, LogLine } from '../../core/validate.ts';
-import { InvalidCandidate } from '../../core/verdict.ts';
+import { HostFault, InvalidCandidate } from '../../core/verdict.ts';
 import { initZstd } from '../../core/blob.ts';
-import { callValidateBlock, compilePvf, instantiatePvf } from './execute.ts';
+import { setLongTimeout, type LongTimer } from '../../core/timers.ts';
+import { callValidateBlock, compileModule, instantiatePvf } from './execute.ts';
 
 export const inProcessV8: Engine = {
   id: `v8-inprocess-node${process.versions.node}`,
@@ -11,8 +16,8 @@ export const inProcessV8: Engine = {
   async execute(code, params, opts) {
     const t0 = performance.now();
     await initZstd(); // runtime_version may decompress a code blob inside a host call
-    const prepared = await compilePvf(code);
-    const inst = await instantiatePvf(prepared, { onLog: opts.onLog });
+    const prepared = await compileModule(code);
+    const inst = await instantiatePvf(prepared, { onLog: opts.onLog, maxPages: opts.limits?.maxPages });
     const t1 = performance.now();
     try {
       const raw = callValidateBlock(inst, params);
@@ -23,6 +28,19 @@ export const inProcessV8: Engine = {
       if (e instanceof InvalidCandidate) Object.assign(e, { logs: inst.host.logs });
       throw e;
     }
+  },
+  async prepare(module, opts) {
+    const t0 = performance.now();
+    let timer: LongTimer | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setLongTimeout(() => reject(new HostFault('prepare-timeout', `compilation did not finish within the precheck timeout of ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    });
+    try {
+      await Promise.race([compileModule(module), timeout]);
+    } finally {
+      timer?.clear();
+    }
+    return { timings: { compileMs: round(performance.now() - t0) } };
   },
 };
 

@@ -13,8 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { verdictFromError } from '../../core/verdict.ts';
 import { initZstd } from '../../core/blob.ts';
 import { decodeRequest, resourceError, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
-import { jobCpuMs, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
-import { callValidateBlock, compilePvf, instantiatePvf } from './execute.ts';
+import { jobCpuMs, jobMemoryGrowth, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
+import { callValidateBlock, compileModule, instantiatePvf } from './execute.ts';
 
 export const JOB_STACK_MB = 256;
 
@@ -25,12 +25,42 @@ interface Job {
   clock: JobClock;
 }
 
+/**
+ * Pre-checking (`mode: prepare`): what this engine does before it can run the module, nothing
+ * more: compile it, as polkadot's prepare worker compiles the prepared blob. The job (its CPU
+ * budget is the precheck timeout) is the compilation; how much it may grow this process's resident
+ * set is PrecheckingMaxMemory (the watchdog samples it, watchdog.ts). Module-shape checks (the
+ * validate_block export, the memory, __heap_base) belong to execution, as in polkadot.
+ */
+async function prepareJob({ header, code, clock }: Job): Promise<WorkerResponse> {
+  try {
+    startJobClock(clock);
+    const t0 = performance.now();
+    await compileModule(code);
+    const compileMs = performance.now() - t0;
+    const grew = jobMemoryGrowth(clock);
+    if (header.maxMemoryBytes !== undefined && grew > header.maxMemoryBytes) {
+      return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: `preparation used more than ${header.maxMemoryBytes} bytes of memory (PrecheckingMaxMemory): ${grew} bytes`, logs: [] };
+    }
+    return { ok: true, raw: '', logs: [], timings: { compileMs, jobCpuMs: jobCpuMs(clock), prepareMemoryBytes: grew, workerMaxRssKb: process.resourceUsage().maxRSS } };
+  } catch (e) {
+    return answerOf(e, []);
+  }
+}
+
+function answerOf(e: unknown, logs: WorkerLog[]): WorkerResponse {
+  const v = verdictFromError(e);
+  return v.verdict === 'invalid'
+    ? { ok: false, verdict: 'invalid', reason: v.reason, detail: v.detail, logs }
+    : { ok: false, verdict: 'abstain', reason: v.reason, detail: v.detail, logs };
+}
+
 async function execute({ header, code, params, clock }: Job): Promise<WorkerResponse> {
   let logs: WorkerLog[] = [];
   try {
     await initZstd();
     const t0 = performance.now();
-    const compiled = await compilePvf(code);
+    const compiled = await compileModule(code);
     const t1 = performance.now();
     startJobClock(clock);
     const inst = await instantiatePvf(compiled, { maxPages: header.maxPages });
@@ -45,10 +75,7 @@ async function execute({ header, code, params, clock }: Job): Promise<WorkerResp
       timings: { compileMs: t1 - t0, instantiateMs: t2 - t1, executeMs: t3 - t2, jobCpuMs: jobCpuMs(clock), workerMaxRssKb: process.resourceUsage().maxRSS },
     };
   } catch (e) {
-    const v = verdictFromError(e);
-    return v.verdict === 'invalid'
-      ? { ok: false, verdict: 'invalid', reason: v.reason, detail: v.detail, logs }
-      : { ok: false, verdict: 'abstain', reason: v.reason, detail: v.detail, logs };
+    return answerOf(e, logs);
   }
 }
 
@@ -66,7 +93,7 @@ function jobThread(script: string, job: Job): Worker {
 
 async function handle(request: Buffer): Promise<WorkerResponse> {
   const decoded = decodeRequest(request);
-  const watchdog = await startWatchdog(decoded.header.timeoutMs);
+  const watchdog = await startWatchdog(decoded.header.timeoutMs, decoded.header.mode === 'prepare' ? (decoded.header.maxMemoryBytes ?? 0) : 0);
   try {
     return await new Promise<WorkerResponse>((resolve) => {
       const t = jobThread(process.argv[1], { ...decoded, clock: watchdog.clock });
@@ -81,5 +108,6 @@ async function handle(request: Buffer): Promise<WorkerResponse> {
 if (isMainThread) {
   workerMain(handle);
 } else {
-  void execute(workerData as Job).then((r) => parentPort?.postMessage(r));
+  const job = workerData as Job;
+  void (job.header.mode === 'prepare' ? prepareJob(job) : execute(job)).then((r) => parentPort?.postMessage(r));
 }

@@ -3,9 +3,9 @@
  * compiled to Wasm, as published in one pinned `@acala-network/chopsticks-executor` version that the
  * build bundles into this worker. Run by the node binary of the engine's `runsOn` v8 engine.
  */
-import { run_task } from '@acala-network/chopsticks-executor';
+import { get_runtime_version, run_task } from '@acala-network/chopsticks-executor';
 import { decodeRequest, workerMain, type WorkerLog, type WorkerResponse } from '../protocol.ts';
-import { jobCpuMs, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
+import { jobCpuMs, jobMemoryGrowth, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
 import { LogBuffer, boundString } from '../../core/logs.ts';
 import { withVersionSections } from '../../core/version-sections.ts';
 import { WasmFormatError, memoryOf, parseModule, type WasmModuleInfo } from '../../core/wasm.ts';
@@ -51,18 +51,14 @@ const PVF_FAULTS = [
 ];
 
 /**
- * The module's own faults that smoldot reports without a distinguishable error (a Wasm validation
- * error reads like any other message; a missing export or a misnamed memory as a bare variant
- * name), checked here before smoldot sees the module, in the order the v8 engines meet them
- * (compile, the validate_block export, the memory, the imports, __heap_base), with the same
- * verdict and reason class.
- *
- * Validation is the V8 validator of this engine's own pinned node binary (the `runsOn` engine),
- * the same spec validator that makes the v8 engines answer `invalid prevalidation`; polkadot's
- * wasmtime refuses such a module at preparation (PrepareError::Preparation, deterministic).
+ * What this engine does before it can run a module, in the order the v8 engines do it: validate it
+ * (the V8 validator of this engine's own pinned node binary, the `runsOn` engine: the same spec
+ * validator that makes the v8 engines answer `invalid prevalidation`; polkadot's wasmtime refuses
+ * such a module at preparation, PrepareError::Preparation, deterministic) and parse it. Pre-checking
+ * runs exactly this, then smoldot's own compilation.
  */
-function moduleFault(wasm: Uint8Array, info: WasmModuleInfo): Extract<WorkerResponse, { ok: false }> | undefined {
-  const invalid = (reason: 'prevalidation' | 'execution-error', detail: string) => ({ ok: false as const, verdict: 'invalid' as const, reason, detail, logs: [] });
+function compileFault(wasm: Uint8Array): { fault?: Extract<WorkerResponse, { ok: false }>; info?: WasmModuleInfo } {
+  const prevalidation = (detail: string) => ({ fault: { ok: false as const, verdict: 'invalid' as const, reason: 'prevalidation' as const, detail, logs: [] } });
   if (!WebAssembly.validate(wasm)) {
     let why = 'the module is not valid Wasm';
     try {
@@ -71,45 +67,85 @@ function moduleFault(wasm: Uint8Array, info: WasmModuleInfo): Extract<WorkerResp
       if (!(e instanceof WebAssembly.CompileError)) throw e;
       why = e.message;
     }
-    return invalid('prevalidation', `compile error: ${why}`);
+    return prevalidation(`compile error: ${why}`);
+  }
+  try {
+    return { info: parseModule(wasm) };
+  } catch (e) {
+    if (e instanceof WasmFormatError) return prevalidation(e.message);
+    throw e;
+  }
+}
+
+/**
+ * The module's own faults at execution that smoldot reports without a distinguishable error (a
+ * missing export or a misnamed memory as a bare variant name), checked before smoldot sees the
+ * module, in the order the v8 engines meet them (the memory, the imports, __heap_base, the
+ * validate_block export), with the same verdict: `invalid execution-error`, as polkadot judges a
+ * module it compiled but cannot instantiate or call.
+ */
+function shapeFault(info: WasmModuleInfo, maxPages: number): Extract<WorkerResponse, { ok: false }> | undefined {
+  const invalid = (detail: string) => ({ ok: false as const, verdict: 'invalid' as const, reason: 'execution-error' as const, detail, logs: [] });
+  const mem = memoryOf(info);
+  if (!mem) return invalid('the module has no linear memory');
+  const maximum = Math.min(mem.limits.max ?? maxPages, maxPages);
+  if (mem.limits.min > maximum) return invalid(`the module needs ${mem.limits.min} memory pages, the limit is ${maximum}`);
+  if (mem.imported && (mem.module !== 'env' || mem.name !== 'memory')) {
+    return invalid(`instantiation failed: import ${mem.module}.${mem.name}: the only memory import is env.memory`);
+  }
+  if (!mem.imported && !info.exports.some((x) => x.kind === 'memory' && x.name === 'memory')) return invalid('memory is not exported under the name `memory`');
+  if (!info.exports.some((x) => x.name === '__heap_base' && x.kind === 'global')) {
+    return invalid('the module does not export the i32 global __heap_base');
   }
   if (!info.exports.some((x) => x.name === 'validate_block' && x.kind === 'function')) {
-    return invalid('prevalidation', 'the module does not export a function validate_block');
-  }
-  const mem = memoryOf(info);
-  if (!mem) return invalid('prevalidation', 'the module has no linear memory');
-  if (mem.imported && (mem.module !== 'env' || mem.name !== 'memory')) {
-    return invalid('execution-error', `instantiation failed: import ${mem.module}.${mem.name}: the only memory import is env.memory`);
-  }
-  if (!mem.imported && !info.exports.some((x) => x.kind === 'memory' && x.name === 'memory')) return invalid('execution-error', 'memory is not exported under the name `memory`');
-  if (!info.exports.some((x) => x.name === '__heap_base' && x.kind === 'global')) {
-    return invalid('execution-error', 'the module does not export the i32 global __heap_base');
+    return invalid('the module does not export a function validate_block');
   }
   return undefined;
 }
 
 async function handle(request: Buffer): Promise<WorkerResponse> {
   const { header, code, params } = decodeRequest(request);
-  const watchdog = await startWatchdog(header.timeoutMs);
+  const watchdog = await startWatchdog(header.timeoutMs, header.mode === 'prepare' ? (header.maxMemoryBytes ?? 0) : 0);
   try {
-    return await run(code, params, watchdog.clock);
+    return header.mode === 'prepare' ? await prepare(code, header.maxPages, header.maxMemoryBytes, watchdog.clock) : await run(code, params, header.maxPages, watchdog.clock);
   } finally {
     await watchdog.terminate();
   }
 }
 
-async function run(code: Uint8Array, params: Uint8Array, clock: JobClock): Promise<WorkerResponse> {
-  // The module checks belong to preparation (polkadot validates at prepare time, under the prepare
-  // timeout), so they run before the job clock starts; the host's wall-clock limits still bound them.
-  let wasm: Uint8Array;
-  try {
-    const fault = moduleFault(code, parseModule(code));
-    if (fault) return fault;
-    wasm = withVersionSections(code);
-  } catch (e) {
-    if (e instanceof WasmFormatError) return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: e.message, logs: [] };
-    throw e;
+/**
+ * Pre-checking (`mode: prepare`): validation, then smoldot's own compilation of the module (the
+ * runtime prototype `get_runtime_version` builds), under the precheck timeout. A module with a
+ * shape fault is not compiled by smoldot: execution judges it (`shapeFault`) before smoldot sees it,
+ * so pre-checking accepts it as polkadot does.
+ */
+async function prepare(code: Uint8Array, maxPages: number, maxMemoryBytes: number | undefined, clock: JobClock): Promise<WorkerResponse> {
+  startJobClock(clock);
+  const t0 = performance.now();
+  const { fault, info } = compileFault(code);
+  if (fault) return fault;
+  if (!shapeFault(info!, maxPages)) {
+    try {
+      await get_runtime_version('0x' + Buffer.from(withVersionSections(code)).toString('hex'));
+    } catch (e) {
+      return smoldotError(boundString(e instanceof Error ? e.message : String(e)));
+    }
   }
+  const grew = jobMemoryGrowth(clock);
+  if (maxMemoryBytes !== undefined && grew > maxMemoryBytes) {
+    return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: `preparation used more than ${maxMemoryBytes} bytes of memory (PrecheckingMaxMemory): ${grew} bytes`, logs: [] };
+  }
+  return { ok: true, raw: '', logs: [], timings: { compileMs: performance.now() - t0, jobCpuMs: jobCpuMs(clock), prepareMemoryBytes: grew, workerMaxRssKb: process.resourceUsage().maxRSS } };
+}
+
+async function run(code: Uint8Array, params: Uint8Array, maxPages: number, clock: JobClock): Promise<WorkerResponse> {
+  // Validation belongs to preparation (polkadot validates at prepare time, under the prepare
+  // timeout), so it runs before the job clock starts; the host's start-up deadline bounds it.
+  const { fault, info } = compileFault(code);
+  if (fault) return fault;
+  const shape = shapeFault(info!, maxPages);
+  if (shape) return shape;
+  const wasm = withVersionSections(code);
   const wasmHex = '0x' + Buffer.from(wasm).toString('hex');
   const paramsHex = '0x' + Buffer.from(params).toString('hex');
   // smoldot compiles (wasmi translates lazily) and runs inside one call: the job starts here.
@@ -157,7 +193,11 @@ async function run(code: Uint8Array, params: Uint8Array, clock: JobClock): Promi
     const logs: WorkerLog[] = kept.lines;
     return { ok: true, raw: res.Call.result.replace(/^0x/, ''), logs, timings: { executeMs, jobCpuMs: cpuMs, workerMaxRssKb: process.resourceUsage().maxRSS } };
   }
-  const detail = boundString(res.Error ?? 'no result');
+  return smoldotError(boundString(res.Error ?? 'no result'));
+}
+
+/** An error smoldot reported, compiling or running: the PVF's fault, a documented limit of this engine, or ours. */
+function smoldotError(detail: string): Extract<WorkerResponse, { ok: false }> {
   if (/MemoryMaxSizeTooLow/.test(detail)) {
     // smoldot reserves its default 2048 heap pages above the module's initial memory and refuses a
     // smaller maximum: this engine cannot honour such a MaxMemoryPages. Not the PVF's fault.

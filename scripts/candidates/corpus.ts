@@ -1,5 +1,5 @@
 /**
- * The candidate corpus format of DESIGN.md: a folder per candidate holding `code.wasm` or
+ * The candidate corpus format (README): a folder per candidate holding `code.wasm` or
  * `code.ref` (the name of a code file in the corpus root), `candidate.pov` (SCALE(PoV) ‖ SCALE(PVD))
  * and `expected.json` ({"verdict", "headData"?, "raw"?} plus informative fields).
  * Files are written to a temporary name and renamed, so a reader never sees half a file.
