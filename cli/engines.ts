@@ -6,7 +6,7 @@ import { EngineStore, cacheRoot } from '../engines/store/store.ts';
 import { sha256Hex } from '../engines/store/payload.ts';
 import { readSection } from '../engines/store/elf.ts';
 import { SIGNATURE_SECTION } from '../engines/store/manifest.ts';
-import { HostFault } from '../core/verdict.ts';
+import { HostFault } from '../core/candidate/verdict.ts';
 import { dataError, usageError } from './errors.ts';
 import { SIGNING_KEY } from './version.ts';
 import { spinnerFactory } from './spinner.ts';

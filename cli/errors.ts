@@ -1,5 +1,5 @@
 /** User-facing errors: one line, a distinct exit code, never a stack trace. */
-import { EXIT } from '../core/verdict.ts';
+import { EXIT } from '../core/candidate/verdict.ts';
 
 export class UserError extends Error {
   override readonly name = 'UserError';

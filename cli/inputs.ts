@@ -1,8 +1,8 @@
 /** Reading the inputs of `pvf validate`, each failure naming the input and what is wrong. */
-import { decodePersistedValidationData, type PersistedValidationData } from '../core/codecs.ts';
-import { blobType } from '../core/blob.ts';
-import { HexError, parseHex } from '../core/hex.ts';
-import { ScaleError } from '../core/scale.ts';
+import { decodePersistedValidationData, type PersistedValidationData } from '../core/candidate/codecs.ts';
+import { blobType } from '../core/candidate/blob.ts';
+import { HexError, parseHex } from '../core/primitives/hex.ts';
+import { ScaleError } from '../core/primitives/scale.ts';
 import {
   CODE_FILE_LIMIT,
   InputFileError,
@@ -12,7 +12,7 @@ import {
   readPovBounded,
   readPovFileBounded,
   type PovRead,
-} from '../core/input-files.ts';
+} from '../core/candidate/input-files.ts';
 import { dataError } from './errors.ts';
 
 /** Hex text of `n` bytes: 0x, two digits a byte, some whitespace. */

@@ -1,5 +1,5 @@
 /** JUnit XML (the common testsuites/testsuite/testcase/failure shape CI systems read). */
-import type { MatrixReport } from '../core/conformance.ts';
+import type { MatrixReport } from '../core/corpus/conformance.ts';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** pvf: execute Polkadot PVFs with versioned executor environments. */
 import { Command, CommanderError } from 'commander';
-import { EXIT } from '../core/verdict.ts';
+import { EXIT } from '../core/candidate/verdict.ts';
 import { UserError } from './errors.ts';
 import { registerValidate } from './validate.ts';
 

@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import { cpus } from 'node:os';
 import { writeFileSync, renameSync } from 'node:fs';
-import { runMatrix, type Job, type MatrixReport } from '../core/conformance.ts';
-import { CorpusError, readCorpus, shard } from '../core/corpus.ts';
-import { smokeCases } from '../core/smoke.ts';
-import type { Engine } from '../core/validate.ts';
+import { runMatrix, type Job, type MatrixReport } from '../core/corpus/conformance.ts';
+import { CorpusError, readCorpus, shard } from '../core/corpus/corpus.ts';
+import { smokeCases } from '../core/corpus/smoke.ts';
+import type { Engine } from '../core/candidate/validate.ts';
 import { loadRegistry } from '../engines/registry.ts';
 import { closeWorkers } from '../engines/worker-engine.ts';
 import { dataError, usageError } from './errors.ts';

@@ -1,7 +1,7 @@
 /** Rendering verdicts as text or as the --json document (its fields are listed in the README). */
-import { toHex } from '../core/hex.ts';
-import type { ValidationReport } from '../core/validate.ts';
-import type { ValidationResult } from '../core/codecs.ts';
+import { toHex } from '../core/primitives/hex.ts';
+import type { ValidationReport } from '../core/candidate/validate.ts';
+import type { ValidationResult } from '../core/candidate/codecs.ts';
 
 export function resultJson(r: ValidationResult, raw: Uint8Array) {
   return {

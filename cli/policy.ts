@@ -4,11 +4,11 @@
  * --executor-params for forensics, or the default engine with default params.
  */
 import { readFileSync } from 'node:fs';
-import { bulkMemoryEnabled, prepHash, stackLogicalMax, checkConsistency, decodeExecutorParams, encodeExecutorParams, execTimeout, executorParamsHash, maxMemoryPagesTotal, type ExecutorParam } from '../core/executor-params.ts';
-import { HexError, parseHex, toHex } from '../core/hex.ts';
-import { parseSchedule, resolveSession, ScheduleError, type Schedule } from '../core/schedule.ts';
-import { ScaleError } from '../core/scale.ts';
-import type { ExecutionLimits } from '../core/validate.ts';
+import { bulkMemoryEnabled, prepHash, stackLogicalMax, checkConsistency, decodeExecutorParams, encodeExecutorParams, execTimeout, executorParamsHash, maxMemoryPagesTotal, type ExecutorParam } from '../core/session/executor-params.ts';
+import { HexError, parseHex, toHex } from '../core/primitives/hex.ts';
+import { parseSchedule, resolveSession, ScheduleError, type Schedule } from '../core/session/schedule.ts';
+import { ScaleError } from '../core/primitives/scale.ts';
+import type { ExecutionLimits } from '../core/candidate/validate.ts';
 import defaultScheduleJson from '../engines/schedule.json' with { type: 'json' };
 import { dataError, usageError } from './errors.ts';
 

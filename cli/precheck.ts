@@ -1,8 +1,8 @@
 /** `pvf precheck --code FILE [--session N | --engine ID]`: would validators accept this code? */
 import type { Command } from 'commander';
-import { precheckingMaxMemory, prepTimeout } from '../core/executor-params.ts';
-import { precheck } from '../core/precheck.ts';
-import { EXIT, HostFault } from '../core/verdict.ts';
+import { precheckingMaxMemory, prepTimeout } from '../core/session/executor-params.ts';
+import { precheck } from '../core/candidate/precheck.ts';
+import { EXIT, HostFault } from '../core/candidate/verdict.ts';
 import { loadRegistry, type Registry } from '../engines/registry.ts';
 import { readCode } from './inputs.ts';
 import { resolvePolicy } from './policy.ts';

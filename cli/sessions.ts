@@ -1,7 +1,7 @@
 /** `pvf sessions [--schedule FILE] [--session N] [--json]`: the schedule, or what one session resolves to. */
 import type { Command } from 'commander';
-import { resolveSession, ScheduleError, type Resolved } from '../core/schedule.ts';
-import type { ExecutorParam } from '../core/executor-params.ts';
+import { resolveSession, ScheduleError, type Resolved } from '../core/session/schedule.ts';
+import type { ExecutorParam } from '../core/session/executor-params.ts';
 import { dataError } from './errors.ts';
 import { loadSchedule, parseSession } from './policy.ts';
 

@@ -1,12 +1,12 @@
 /** `pvf validate`: parse the inputs, run the candidate on an engine, print the verdict. */
 import type { Command } from 'commander';
-import { validateCandidate, type CandidateInput, type Engine } from '../core/validate.ts';
-import { exitCodeOf, HostFault, type Verdict } from '../core/verdict.ts';
-import { sampleParams } from '../core/sample.ts';
+import { validateCandidate, type CandidateInput, type Engine } from '../core/candidate/validate.ts';
+import { exitCodeOf, HostFault, type Verdict } from '../core/candidate/verdict.ts';
+import { sampleParams } from '../core/candidate/sample.ts';
 import { loadRegistry, type Registry } from '../engines/registry.ts';
 import { cacheRoot, secureDir } from '../engines/store/store.ts';
-import type { PreparedCache } from '../core/prepared-cache.ts';
-import { recordCandidate } from '../core/record.ts';
+import type { PreparedCache } from '../core/prepare/prepared-cache.ts';
+import { recordCandidate } from '../core/corpus/record.ts';
 import { spinnerFactory } from './spinner.ts';
 import { resolvePolicy } from './policy.ts';
 import { usageError } from './errors.ts';

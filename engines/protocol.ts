@@ -5,8 +5,8 @@
  * then answers with one JSON line and exits. A worker that exits without a well-formed answer gave
  * no verdict.
  */
-import type { AbstainReason, InvalidReason } from '../core/verdict.ts';
-import { boundLogs, boundString } from '../core/logs.ts';
+import type { AbstainReason, InvalidReason } from '../core/candidate/verdict.ts';
+import { boundLogs, boundString } from './logs.ts';
 
 /** The line a worker writes when the job starts (see watchdog.ts). */
 export const STARTED_LINE = '{"started":true}';
@@ -140,7 +140,7 @@ export function workerMain(handle: (request: Buffer) => Promise<WorkerResponse>)
 }
 
 /**
- * One answer line. Logs and details are bounded (core/logs.ts) before serialising, so the PVF's
+ * One answer line. Logs and details are bounded (engines/logs.ts) before serialising, so the PVF's
  * output can never make the answer too large to write; should serialising still fail, the answer
  * is an abstain naming that, never a dead worker.
  */

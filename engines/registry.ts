@@ -1,5 +1,5 @@
 /** The engines available to this process: those the binary carries, or the in-process V8 from source. */
-import type { Engine } from '../core/validate.ts';
+import type { Engine } from '../core/candidate/validate.ts';
 import { EngineStore } from './store/store.ts';
 import { sourceV8Engine, workerEngine, type WorkerEngineOptions } from './worker-engine.ts';
 import type { EngineEntry } from './store/manifest.ts';

@@ -9,14 +9,14 @@
  * `classifyDeath`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { setLongTimeout, sleep, type LongTimer } from '../core/timers.ts';
-import { boundLogs, boundString } from '../core/logs.ts';
+import { setLongTimeout, sleep, type LongTimer } from '../core/primitives/timers.ts';
+import { boundLogs, boundString } from './logs.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_LIMITS, type Engine, type LogLine } from '../core/validate.ts';
-import { HostFault, InvalidCandidate } from '../core/verdict.ts';
+import { DEFAULT_LIMITS, type Engine, type LogLine } from '../core/candidate/validate.ts';
+import { HostFault, InvalidCandidate } from '../core/candidate/verdict.ts';
 import { encodeRequest, frameRequest, parseResponse, type RequestLimits, type WorkerResponse } from './protocol.ts';
 import type { EngineEntry } from './store/manifest.ts';
 import type { EngineStore } from './store/store.ts';

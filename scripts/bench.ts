@@ -14,19 +14,19 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { EngineStore } from '../engines/store/store.ts';
 import { tmpdir } from 'node:os';
-import { decodePovFile, encodePovFile, encodeValidationParams } from '../core/codecs.ts';
+import { decodePovFile, encodePovFile, encodeValidationParams } from '../core/candidate/codecs.ts';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { assembleWatFile } from '../build/wat.ts';
-import { DEFAULT_LIMITS, validateCandidate } from '../core/validate.ts';
-import { prepareModule } from '../core/prepare.ts';
-import { decompressAs, CODE_BOMB_LIMIT } from '../core/blob.ts';
-import { sampleParams } from '../core/sample.ts';
-import { parseHex } from '../core/hex.ts';
+import { DEFAULT_LIMITS, validateCandidate } from '../core/candidate/validate.ts';
+import { prepareModule } from '../core/prepare/prepare.ts';
+import { decompressAs, CODE_BOMB_LIMIT } from '../core/candidate/blob.ts';
+import { sampleParams } from '../core/candidate/sample.ts';
+import { parseHex } from '../core/primitives/hex.ts';
 import { inProcessV8 } from '../engines/v8/index.ts';
 import { compileModule, instantiatePvf } from '../engines/v8/execute.ts';
-import { memoryOf, parseModule } from '../core/wasm.ts';
+import { memoryOf, parseModule } from '../core/wasm/wasm.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const shared = join(root, '../shared/fixtures');

@@ -27,10 +27,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assembleWatFile } from '../build/wat.ts';
-import { encodePovFile, encodeValidationParams } from '../core/codecs.ts';
-import { encodeExecutorParams, type ExecutorParam } from '../core/executor-params.ts';
-import { keccak256 } from '../core/hashing.ts';
-import { toHex } from '../core/hex.ts';
+import { encodePovFile, encodeValidationParams } from '../core/candidate/codecs.ts';
+import { encodeExecutorParams, type ExecutorParam } from '../core/session/executor-params.ts';
+import { keccak256 } from '../core/primitives/hashing.ts';
+import { toHex } from '../core/primitives/hex.ts';
 import { adderModel, cat, le } from './fuzz/adder-model.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -239,7 +239,7 @@ interface VerdictDoc {
  */
 function abstainProblem(engine: string, v: { verdict: string; reason?: string; detail?: string }): string | undefined {
   if (v.verdict !== 'abstain') return undefined;
-  // Code that fails preparation: pre-checking rejects it, validation casts no vote (core/verdict.ts).
+  // Code that fails preparation: pre-checking rejects it, validation casts no vote (core/candidate/verdict.ts).
   if (v.reason === 'prepare-failed' && /^(prevalidation|code-decompression): /.test(v.detail ?? '')) return undefined;
   if (v.reason === 'engine-limit' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum|not UTF-8|sign-extension|interpreter cannot judge a timeout/i.test(v.detail ?? '')) return undefined;
   return `abstain ${v.reason ?? ''} on ${engine} for a candidate input: ${(v.detail ?? '').slice(0, 300)}`;

@@ -1,6 +1,6 @@
-// Tests for core/allocator.ts. Every expected value is derived by hand from
+// Tests for engines/v8/host/allocator.ts. Every expected value is derived by hand from
 // the rules of Substrate's freeing-bump allocator (see the comment block at the
-// top of core/allocator.ts); the arithmetic is written next to each assertion.
+// top of engines/v8/host/allocator.ts); the arithmetic is written next to each assertion.
 //
 // Reminders used throughout:
 //   block of order k = 8-byte header + (8 << k) payload bytes
@@ -21,7 +21,7 @@ import {
   type AllocatorErrorKind,
   type HeapMemory,
   type WasmMemoryLike,
-} from '../core/allocator.ts';
+} from '../engines/v8/host/allocator.ts';
 
 // The project's type setup has no `WebAssembly` namespace; reach the runtime's
 // constructor through globalThis with just the shape these tests use.

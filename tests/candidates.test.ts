@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, SHARED, SKIP_SHARED } from './support/pvfs.ts';
 import { runCli } from './support/cli.ts';
-import { blake2_256 } from '../core/hashing.ts';
-import { parseHex, toHex } from '../core/hex.ts';
-import { decodePovFile } from '../core/codecs.ts';
+import { blake2_256 } from '../core/primitives/hashing.ts';
+import { parseHex, toHex } from '../core/primitives/hex.ts';
+import { decodePovFile } from '../core/candidate/codecs.ts';
 import type { Expected } from '../scripts/candidates/corpus.ts';
 
 const BLOCKS = 5;

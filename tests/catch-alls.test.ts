@@ -5,13 +5,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDecoder } from 'scale-ts';
-import { decodePrefix, ScaleError } from '../core/scale.ts';
-import { decodePovFile, decodeValidationResult, decodeValidationParams } from '../core/codecs.ts';
-import { decodeExecutorParams } from '../core/executor-params.ts';
-import { decodeRuntimeVersion } from '../core/runtime-version.ts';
-import { precheck } from '../core/precheck.ts';
+import { decodePrefix, ScaleError } from '../core/primitives/scale.ts';
+import { decodePovFile, decodeValidationResult, decodeValidationParams } from '../core/candidate/codecs.ts';
+import { decodeExecutorParams } from '../core/session/executor-params.ts';
+import { decodeRuntimeVersion } from '../engines/v8/host/runtime-version.ts';
+import { precheck } from '../core/candidate/precheck.ts';
 import { inProcessV8 } from '../engines/v8/index.ts';
-import { initZstd } from '../core/blob.ts';
+import { initZstd } from '../core/candidate/blob.ts';
 import { pvf } from './support/pvfs.ts';
 import { xorshift } from './support/xorshift.ts';
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './support/cli.ts';
 import { pvf } from './support/pvfs.ts';
-import { sampleParams } from '../core/sample.ts';
-import { encodePovFile } from '../core/codecs.ts';
-import { toHex } from '../core/hex.ts';
+import { sampleParams } from '../core/candidate/sample.ts';
+import { encodePovFile } from '../core/candidate/codecs.ts';
+import { toHex } from '../core/primitives/hex.ts';
 
 let dir: string;
 let work: string;

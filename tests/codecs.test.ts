@@ -9,11 +9,11 @@ import {
   encodeValidationParams,
   encodeValidationResult,
   MAX_UPWARD_MESSAGE_NUM,
-} from '../core/codecs.ts';
-import { BlobError, decompressAs, CODE_BOMB_LIMIT, POV_BOMB_LIMIT } from '../core/blob.ts';
-import { decodeExecutorParams, encodeExecutorParams, executorParamsHash } from '../core/executor-params.ts';
-import { parseHex, toHex } from '../core/hex.ts';
-import { ScaleError } from '../core/scale.ts';
+} from '../core/candidate/codecs.ts';
+import { BlobError, decompressAs, CODE_BOMB_LIMIT, POV_BOMB_LIMIT } from '../core/candidate/blob.ts';
+import { decodeExecutorParams, encodeExecutorParams, executorParamsHash } from '../core/session/executor-params.ts';
+import { parseHex, toHex } from '../core/primitives/hex.ts';
+import { ScaleError } from '../core/primitives/scale.ts';
 
 const h = parseHex;
 

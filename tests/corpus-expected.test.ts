@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CorpusError, parseExpectation } from '../core/corpus.ts';
+import { CorpusError, parseExpectation } from '../core/corpus/corpus.ts';
 
 describe('expected.json', () => {
   it('refuses what is not an expectation, naming the file', () => {

@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CorpusError, readCorpus } from '../core/corpus.ts';
-import { encodePovFile } from '../core/codecs.ts';
-import { recordCandidate } from '../core/record.ts';
-import { sampleParams } from '../core/sample.ts';
+import { CorpusError, readCorpus } from '../core/corpus/corpus.ts';
+import { encodePovFile } from '../core/candidate/codecs.ts';
+import { recordCandidate } from '../core/corpus/record.ts';
+import { sampleParams } from '../core/candidate/sample.ts';
 import { shellCommand, shellQuote } from '../cli/shell.ts';
 import { conformanceRepro } from '../cli/matrix.ts';
 import { pvf } from './support/pvfs.ts';
@@ -167,7 +167,7 @@ describe('validate --record and an existing <sha256>.wasm', () => {
 
 describe('prepared artifact cache writes', () => {
   it('a cache entry that cannot be written leaves no temporary file behind, and validation goes on', async () => {
-    const { preparedOrPrepare } = await import('../core/prepared-cache.ts');
+    const { preparedOrPrepare } = await import('../core/prepare/prepared-cache.ts');
     const { readdirSync } = await import('node:fs');
     const root = join(dir, 'prep-cache');
     const code = adder;

@@ -30,7 +30,7 @@ import {
   sr25519VerifyV1,
   sr25519VerifyV2,
   type EcdsaRecoverResult,
-} from '../core/crypto.ts';
+} from '../engines/v8/host/crypto.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

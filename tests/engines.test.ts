@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, SHARED, SKIP_SHARED, pvf } from './support/pvfs.ts';
 import { listSections } from '../engines/store/elf.ts';
-import { sampleParams } from '../core/sample.ts';
-import { toHex } from '../core/hex.ts';
-import { encodePovFile } from '../core/codecs.ts';
-import { encodeExecutorParams } from '../core/executor-params.ts';
+import { sampleParams } from '../core/candidate/sample.ts';
+import { toHex } from '../core/primitives/hex.ts';
+import { encodePovFile } from '../core/candidate/codecs.ts';
+import { encodeExecutorParams } from '../core/session/executor-params.ts';
 
 const BIN = join(REPO, 'dist', 'pvf');
 const BUILT = existsSync(BIN) && listSections(BIN).some((s) => s.name === '.pvf.manifest');

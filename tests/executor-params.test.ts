@@ -36,8 +36,8 @@ import {
   stackLogicalMax,
   stackNativeMax,
   type ExecutorParam,
-} from '../core/executor-params.ts';
-import { parseHex, toHex } from '../core/hex.ts';
+} from '../core/session/executor-params.ts';
+import { parseHex, toHex } from '../core/primitives/hex.ts';
 
 const blake256 = (bytes: Uint8Array) => toHex(blake2b(bytes, { dkLen: 32 }));
 const ascii = (s: string) => toHex(new TextEncoder().encode(s)).slice(2);

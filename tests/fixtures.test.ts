@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHARED, SKIP_SHARED, pvf, validateParams } from './support/pvfs.ts';
 import { runCli } from './support/cli.ts';
-import { parseHex } from '../core/hex.ts';
+import { parseHex } from '../core/primitives/hex.ts';
 
 interface AdderVectors {
   valid: Array<{ name: string; validation_params: string; expected_validation_result: string }>;

@@ -30,7 +30,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { compileModule, instantiatePvf, type Instantiated, type Prepared } from '../engines/v8/execute.ts';
-import { unpackSpan } from '../engines/v8/host.ts';
+import { unpackSpan } from '../engines/v8/host/host.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const fixtureDir = join(repoRoot, '..', 'shared', 'fixtures', 'hostapi');

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { REPO, pvf } from './support/pvfs.ts';
 import { runCli } from './support/cli.ts';
-import { encodePersistedValidationData, type PersistedValidationData } from '../core/codecs.ts';
-import { toHex } from '../core/hex.ts';
+import { encodePersistedValidationData, type PersistedValidationData } from '../core/candidate/codecs.ts';
+import { toHex } from '../core/primitives/hex.ts';
 import { cacheRoot } from '../engines/store/store.ts';
 import { listSections } from '../engines/store/elf.ts';
 

@@ -1,5 +1,5 @@
 /**
- * core/instrument.ts: the wasm-instrument stack limiter and NaN canonicalization, checked by
+ * core/prepare/instrument.ts: the wasm-instrument stack limiter and NaN canonicalization, checked by
  * running the rewritten modules on V8.
  */
 import { describe, it } from 'node:test';
@@ -8,8 +8,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assembleWat } from '../build/wat.ts';
-import { CODE_BOMB_LIMIT, decompressAs } from '../core/blob.ts';
-import { InstrumentError, canonicalizeNans, injectStackLimiter, stackCosts } from '../core/instrument.ts';
+import { CODE_BOMB_LIMIT, decompressAs } from '../core/candidate/blob.ts';
+import { InstrumentError, canonicalizeNans, injectStackLimiter, stackCosts } from '../core/prepare/instrument.ts';
 
 const PVF_DIR = fileURLToPath(new URL('../../shared/fixtures/pvf/', import.meta.url));
 const SKIP_PVF = existsSync(PVF_DIR) ? false : `../shared/fixtures/pvf absent (${PVF_DIR})`;

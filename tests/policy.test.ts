@@ -1,10 +1,10 @@
 /** Schedule, prevalidation and the memory cap: pure functions, no ../shared needed. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSchedule, resolveSession, ScheduleError } from '../core/schedule.ts';
-import { checkFeatures, PrevalidationError } from '../core/prevalidate.ts';
-import { capMemory } from '../core/prepare.ts';
-import { parseModule, memoryOf } from '../core/wasm.ts';
+import { parseSchedule, resolveSession, ScheduleError } from '../core/session/schedule.ts';
+import { checkFeatures, PrevalidationError } from '../core/prepare/prevalidate.ts';
+import { capMemory } from '../core/prepare/prepare.ts';
+import { parseModule, memoryOf } from '../core/wasm/wasm.ts';
 import { assembleWat } from '../build/wat.ts';
 import { pvf, validateParams } from './support/pvfs.ts';
 import { runCli } from './support/cli.ts';
@@ -168,9 +168,9 @@ describe('memory cap', () => {
 
 describe('prepared artifact cache', () => {
   it('reuses an intact artifact and re-prepares a damaged one, never using it', async () => {
-    const { preparedOrPrepare } = await import('../core/prepared-cache.ts');
-    const { DEFAULT_LIMITS } = await import('../core/validate.ts');
-    const { prepareModule } = await import('../core/prepare.ts');
+    const { preparedOrPrepare } = await import('../core/prepare/prepared-cache.ts');
+    const { DEFAULT_LIMITS } = await import('../core/candidate/validate.ts');
+    const { prepareModule } = await import('../core/prepare/prepare.ts');
     const root = mkdtempSync(join(tmpdir(), 'pvf-prep-'));
     try {
       const code = await pvf('adder');
@@ -200,9 +200,9 @@ describe('prepared artifact cache', () => {
   });
 
   it('removes the temporary files of writers killed mid-write once they are stale, and only those', async () => {
-    const { preparedOrPrepare } = await import('../core/prepared-cache.ts');
-    const { prepareModule } = await import('../core/prepare.ts');
-    const { DEFAULT_LIMITS } = await import('../core/validate.ts');
+    const { preparedOrPrepare } = await import('../core/prepare/prepared-cache.ts');
+    const { prepareModule } = await import('../core/prepare/prepare.ts');
+    const { DEFAULT_LIMITS } = await import('../core/candidate/validate.ts');
     const { mkdirSync, readdirSync, utimesSync } = await import('node:fs');
     const root = mkdtempSync(join(tmpdir(), 'pvf-prep-'));
     try {

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEmbeddedVersion, runtimeVersionOption } from '../core/runtime-version.ts';
-import { initZstd } from '../core/blob.ts';
-import { parseHex, toHex } from '../core/hex.ts';
+import { readEmbeddedVersion, runtimeVersionOption } from '../engines/v8/host/runtime-version.ts';
+import { initZstd } from '../core/candidate/blob.ts';
+import { parseHex, toHex } from '../core/primitives/hex.ts';
 import { SHARED, SKIP_SHARED, pvf } from './support/pvfs.ts';
 
 const CORE_ID = 'df6acb689907609b'; // blake2_64("Core"), the Core API id

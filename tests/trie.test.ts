@@ -20,7 +20,7 @@ import {
   type StateVersion,
   type TrieHasher,
   type TrieNode,
-} from '../core/trie.ts';
+} from '../engines/v8/host/trie.ts';
 import {
   hostApiFixtureDir,
   hostApiFixturesPresent,

@@ -19,9 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, SHARED, SKIP_SHARED, pvf } from './support/pvfs.ts';
 import { listSections } from '../engines/store/elf.ts';
-import { encodePovFile } from '../core/codecs.ts';
-import { adderBlock, adderHead } from '../core/sample.ts';
-import { CODE_BOMB_LIMIT, decompressAs } from '../core/blob.ts';
+import { encodePovFile } from '../core/candidate/codecs.ts';
+import { adderBlock, adderHead } from '../core/candidate/sample.ts';
+import { CODE_BOMB_LIMIT, decompressAs } from '../core/candidate/blob.ts';
 import { assembleWat } from '../build/wat.ts';
 import { xorshift } from './support/xorshift.ts';
 

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { classifyDeath, closeWorkers, workerEngine, type WorkerEngineOptions } from '../engines/worker-engine.ts';
 import type { EngineEntry } from '../engines/store/manifest.ts';
 import type { EngineStore } from '../engines/store/store.ts';
-import { validateCandidate, DEFAULT_LIMITS, type ValidationReport } from '../core/validate.ts';
+import { validateCandidate, DEFAULT_LIMITS, type ValidationReport } from '../core/candidate/validate.ts';
 import { pvf } from './support/pvfs.ts';
-import { sampleParams } from '../core/sample.ts';
+import { sampleParams } from '../core/candidate/sample.ts';
 
 let dir = '';
 function entry(status: EngineEntry['status'], advisory?: string, command: string[] = ['node', 'worker.cjs']): EngineEntry {

@@ -7,11 +7,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pvf, validateParams } from './support/pvfs.ts';
-import { validateCandidate, DEFAULT_LIMITS, type ValidationReport } from '../core/validate.ts';
+import { validateCandidate, DEFAULT_LIMITS, type ValidationReport } from '../core/candidate/validate.ts';
 import { sourceV8Engine } from '../engines/worker-engine.ts';
-import { precheck } from '../core/precheck.ts';
-import { clampTimerMs, MAX_TIMER_MS, setLongTimeout } from '../core/timers.ts';
-import { boundString, boundUtf8Message, LogBuffer, MAX_LOG_LINE_BYTES, MAX_LOG_TOTAL_BYTES } from '../core/logs.ts';
+import { precheck } from '../core/candidate/precheck.ts';
+import { clampTimerMs, MAX_TIMER_MS, setLongTimeout } from '../core/primitives/timers.ts';
+import { boundString, boundUtf8Message, LogBuffer, MAX_LOG_LINE_BYTES, MAX_LOG_TOTAL_BYTES } from '../engines/logs.ts';
 import { serialiseAnswer } from '../engines/protocol.ts';
 
 const EMPTY = new Uint8Array();
@@ -23,7 +23,7 @@ const logBytes = (r: ValidationReport): number => r.logs.reduce((n, l) => n + Bu
 
 // Polkadot's execute worker never sends the PVF's logs to the host (execute-worker/src/lib.rs:
 // the job answers only a JobResponse; logs go to the worker's own tracing), so they cannot change a
-// verdict there. Here they travel in the answer, bounded by core/logs.ts.
+// verdict there. Here they travel in the answer, bounded by engines/logs.ts.
 describe('a PVF\'s log output never decides the verdict', () => {
   for (const kind of ['backing', 'approval'] as const) {
     it(`one 100 MiB error line, then a good result: valid with the line truncated (worker, ${kind})`, async () => {

@@ -22,11 +22,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlobError, decompressAs, firstReadRoom, zstdFrames } from '../core/blob.ts';
-import { concatBytes } from '../core/bytes.ts';
-import { adderBlock, adderHead } from '../core/sample.ts';
-import { encodePovFile } from '../core/codecs.ts';
-import { toHex } from '../core/hex.ts';
+import { BlobError, decompressAs, firstReadRoom, zstdFrames } from '../core/candidate/blob.ts';
+import { concatBytes } from '../core/primitives/bytes.ts';
+import { adderBlock, adderHead } from '../core/candidate/sample.ts';
+import { encodePovFile } from '../core/candidate/codecs.ts';
+import { toHex } from '../core/primitives/hex.ts';
 import { REPO, pvf } from './support/pvfs.ts';
 import { listSections } from '../engines/store/elf.ts';
 

@@ -22,8 +22,8 @@ import {
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { HostFault } from '../../core/verdict.ts';
-import { initZstd, zstdDecompressBoundedSync } from '../../core/blob.ts';
+import { HostFault } from '../../core/candidate/verdict.ts';
+import { initZstd, zstdDecompressBoundedSync } from '../../core/candidate/blob.ts';
 import { ElfError, listSections, readSection, type ElfSection } from './elf.ts';
 import { MANIFEST_SECTION, SIGNATURE_SECTION, parseBinaryManifest, type BinaryManifest, type EngineEntry } from './manifest.ts';
 import { sha256Hex, unpackPayload } from './payload.ts';

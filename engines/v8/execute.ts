@@ -5,8 +5,8 @@
  * limit, create a fresh freeing-bump allocator at `__heap_base`, allocate the input with it and
  * write it, call `validate_block(ptr, len)`, and read back the returned span.
  */
-import { InvalidCandidate } from '../../core/verdict.ts';
-import { parseModule, memoryOf, WasmFormatError, type WasmModuleInfo } from '../../core/wasm.ts';
+import { InvalidCandidate } from '../../core/candidate/verdict.ts';
+import { parseModule, memoryOf, WasmFormatError, type WasmModuleInfo } from '../../core/wasm/wasm.ts';
 import {
   HostState,
   LinkError,
@@ -16,8 +16,8 @@ import {
   unpackSpan,
   type HostFunctionTable,
   type LogEntry,
-} from './host.ts';
-import { PVF_HOST_FUNCTIONS } from './functions.ts';
+} from './host/host.ts';
+import { PVF_HOST_FUNCTIONS } from './host/functions.ts';
 
 /** polkadot's default: 32 pages estimated for data and stack + 2048 extra heap pages. */
 export const DEFAULT_MAX_PAGES = 32 + 2048;

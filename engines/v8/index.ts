@@ -3,10 +3,10 @@
  * budget, no memory measurement and no isolation. Users never get it (engines/registry.ts offers
  * only worker engines).
  */
-import type { Engine, LogLine } from '../../core/validate.ts';
-import { HostFault, InvalidCandidate } from '../../core/verdict.ts';
-import { initZstd } from '../../core/blob.ts';
-import { setLongTimeout, type LongTimer } from '../../core/timers.ts';
+import type { Engine, LogLine } from '../../core/candidate/validate.ts';
+import { HostFault, InvalidCandidate } from '../../core/candidate/verdict.ts';
+import { initZstd } from '../../core/candidate/blob.ts';
+import { setLongTimeout, type LongTimer } from '../../core/primitives/timers.ts';
 import { callValidateBlock, compileModule, instantiatePvf } from './execute.ts';
 
 export const inProcessV8: Engine = {

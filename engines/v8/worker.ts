@@ -10,8 +10,8 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { verdictFromError } from '../../core/verdict.ts';
-import { initZstd } from '../../core/blob.ts';
+import { verdictFromError } from '../../core/candidate/verdict.ts';
+import { initZstd } from '../../core/candidate/blob.ts';
 import { decodeRequest, resourceError, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
 import { jobCpuMs, jobMemoryGrowth, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
 import { callValidateBlock, compileModule, instantiatePvf } from './execute.ts';

@@ -6,9 +6,9 @@
 import { get_runtime_version, run_task } from '@acala-network/chopsticks-executor';
 import { decodeRequest, workerMain, type WorkerLog, type WorkerResponse } from '../protocol.ts';
 import { jobCpuMs, jobMemoryGrowth, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
-import { LogBuffer, boundString } from '../../core/logs.ts';
-import { withVersionSections } from '../../core/version-sections.ts';
-import { WasmFormatError, memoryOf, parseModule, type WasmModuleInfo } from '../../core/wasm.ts';
+import { LogBuffer, boundString } from '../logs.ts';
+import { withVersionSections } from '../../core/wasm/version-sections.ts';
+import { WasmFormatError, memoryOf, parseModule, type WasmModuleInfo } from '../../core/wasm/wasm.ts';
 
 /** Executors before 1.1 take mockSignatureHost as a boolean, later ones (1.2.8 and 1.5.1 checked) as a number. */
 declare const __MOCK_SIGNATURE_AS_BOOL__: boolean | undefined;
@@ -187,7 +187,7 @@ async function run(code: Uint8Array, params: Uint8Array, maxPages: number, clock
   const executeMs = performance.now() - t0;
   const cpuMs = jobCpuMs(clock);
   if (res.Call) {
-    // Bounded before anything else touches them (core/logs.ts): the verdict never depends on logs.
+    // Bounded before anything else touches them (engines/logs.ts): the verdict never depends on logs.
     const kept = new LogBuffer();
     for (const l of res.Call.runtimeLogs ?? []) kept.add(LEVELS[l.level ?? 2] ?? 'info', l.target ?? 'runtime', l.message);
     const logs: WorkerLog[] = kept.lines;

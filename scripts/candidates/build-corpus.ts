@@ -1,15 +1,15 @@
 /** Build both chains' candidates and their negative variants into a corpus folder. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodePovFile, type PersistedValidationData } from '../../core/codecs.ts';
-import { blake2_256 } from '../../core/hashing.ts';
-import { toHex } from '../../core/hex.ts';
+import { encodePovFile, type PersistedValidationData } from '../../core/candidate/codecs.ts';
+import { blake2_256 } from '../../core/primitives/hashing.ts';
+import { toHex } from '../../core/primitives/hex.ts';
 import { buildChain, type BuiltCandidate, type ChainConfig } from './chain.ts';
 import { writeCandidate, writeCodeFile, type Expected } from './corpus.ts';
 import { encodeCompactProof } from './proof.ts';
-import { bytesDec, decodePrefix, vecDec } from '../../core/scale.ts';
+import { bytesDec, decodePrefix, vecDec } from '../../core/primitives/scale.ts';
 import { Bytes, Vector } from 'scale-ts';
-import { concatBytes } from '../../core/bytes.ts';
+import { concatBytes } from '../../core/primitives/bytes.ts';
 import { decodeHeader } from './header.ts';
 import { encodeHeader } from './header.ts';
 import { createDecoder } from 'scale-ts';

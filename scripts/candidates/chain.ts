@@ -5,12 +5,12 @@
  */
 import * as sr25519 from '@scure/sr25519';
 import { Bytes, Vector, u32 } from 'scale-ts';
-import { concatBytes } from '../../core/bytes.ts';
-import { blake2_256 } from '../../core/hashing.ts';
-import { parseHex } from '../../core/hex.ts';
-import { bytesDec, decodePrefix, fixedBytesDec, vecDec } from '../../core/scale.ts';
-import { emptyTrieRoot, trieNodes, trieRoot, type StateVersion } from '../../core/trie.ts';
-import { encodePersistedValidationData, type PersistedValidationData } from '../../core/codecs.ts';
+import { concatBytes } from '../../core/primitives/bytes.ts';
+import { blake2_256 } from '../../core/primitives/hashing.ts';
+import { parseHex } from '../../core/primitives/hex.ts';
+import { bytesDec, decodePrefix, fixedBytesDec, vecDec } from '../../core/primitives/scale.ts';
+import { emptyTrieRoot, trieNodes, trieRoot, type StateVersion } from '../../engines/v8/host/trie.ts';
+import { encodePersistedValidationData, type PersistedValidationData } from '../../core/candidate/codecs.ts';
 import { Storage, callRuntime } from './runtime.ts';
 import { decodeHeader, encodeHeader, headerHash, u64le, type Header } from './header.ts';
 import { relayState } from './relay.ts';

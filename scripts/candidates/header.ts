@@ -1,9 +1,9 @@
 /** Substrate block headers and digests (sp-runtime generic Header<u32, BlakeTwo256>). */
 import { Bytes, Vector, compact, u8 } from 'scale-ts';
 import { createDecoder } from 'scale-ts';
-import { bytesDec, compactU32, decodePrefix, fixedBytesDec, u8Dec, vecDec, ScaleError } from '../../core/scale.ts';
-import { concatBytes } from '../../core/bytes.ts';
-import { blake2_256 } from '../../core/hashing.ts';
+import { bytesDec, compactU32, decodePrefix, fixedBytesDec, u8Dec, vecDec, ScaleError } from '../../core/primitives/scale.ts';
+import { concatBytes } from '../../core/primitives/bytes.ts';
+import { blake2_256 } from '../../core/primitives/hashing.ts';
 
 export type DigestItem =
   | { kind: 'PreRuntime' | 'Consensus' | 'Seal'; engine: string; data: Uint8Array }

@@ -6,7 +6,7 @@
  *   reference instead of its hash (the decoder rebuilds the hashes).
  */
 import { Bytes, Vector } from 'scale-ts';
-import { decodeNode, encodeNode, trieHash, type ChildHandle, type TrieNode } from '../../core/trie.ts';
+import { decodeNode, encodeNode, trieHash, type ChildHandle, type TrieNode } from '../../engines/v8/host/trie.ts';
 
 const bytesVec = Vector.enc(Bytes.enc());
 

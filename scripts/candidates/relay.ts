@@ -4,9 +4,9 @@
  * relay_parent_storage_root.
  */
 import { u32 } from 'scale-ts';
-import { concatBytes } from '../../core/bytes.ts';
-import { twox_128, twox_64 } from '../../core/hashing.ts';
-import { trieNodes, trieRoot } from '../../core/trie.ts';
+import { concatBytes } from '../../core/primitives/bytes.ts';
+import { twox_128, twox_64 } from '../../core/primitives/hashing.ts';
+import { trieNodes, trieRoot } from '../../engines/v8/host/trie.ts';
 import { Bytes } from 'scale-ts';
 import { u64le } from './header.ts';
 

@@ -5,7 +5,7 @@
  * ourselves.
  */
 import { run_task } from '@acala-network/chopsticks-executor';
-import { toHex } from '../../core/hex.ts';
+import { toHex } from '../../core/primitives/hex.ts';
 
 type Hex = `0x${string}`;
 

@@ -11,7 +11,7 @@
  * project's own WAT adder wants exact sizes.
  */
 import { keccak_256 as keccak256 } from '@noble/hashes/sha3.js';
-import { concatBytes } from '../../core/bytes.ts';
+import { concatBytes } from '../../core/primitives/bytes.ts';
 
 /** Concatenation (the one helper taken from the project: it decides nothing). */
 export const cat = concatBytes;

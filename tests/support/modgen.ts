@@ -9,7 +9,7 @@
  * pre-checking rejects or abstains on some of them. validate_block returns either an empty span
  * (undecodable output) or 12 zero bytes at 1024 (an empty ValidationResult: valid).
  */
-import { concatBytes, leb128 } from '../../core/bytes.ts';
+import { concatBytes, leb128 } from '../../core/primitives/bytes.ts';
 
 type Rng = () => number;
 

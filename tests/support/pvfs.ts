@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { assembleWatFile } from '../../build/wat.ts';
-import { validateCandidate, type ValidationReport } from '../../core/validate.ts';
+import { validateCandidate, type ValidationReport } from '../../core/candidate/validate.ts';
 import { inProcessV8 } from '../../engines/v8/index.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));

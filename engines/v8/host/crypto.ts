@@ -29,7 +29,7 @@
  * It is used by the tests as an independent signer.
  */
 
-import { concatBytes } from './bytes.ts';
+import { concatBytes } from '../../../core/primitives/bytes.ts';
 import { ed25519, ristretto255 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { blake2b } from '@noble/hashes/blake2.js';

@@ -2,7 +2,7 @@
  * The built-in sample: the project's own adder PVF (tests/pvfs/adder.wat) and the parameters of
  * block 1 of its chain, computed from the adder rules (keccak via @noble/hashes).
  */
-import { keccak256 } from './hashing.ts';
+import { keccak256 } from '../primitives/hashing.ts';
 import { encodeValidationParams } from './codecs.ts';
 
 function u64le(n: bigint): Uint8Array {

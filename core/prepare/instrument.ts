@@ -16,7 +16,7 @@
  * inserted instructions use canonical LEB128. Sections that are not rewritten stay byte-identical
  * and in place.
  */
-import { WasmByteReader } from './wasm-bytes.ts';
+import { WasmByteReader } from '../wasm/wasm-bytes.ts';
 
 export class InstrumentError extends Error {
   override readonly name = 'InstrumentError';

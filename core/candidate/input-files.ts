@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { decodePersistedValidationData, decodePoV, decodePovFile, encodedPoVSize, type PersistedValidationData, type PoV } from './codecs.ts';
 import { CODE_BOMB_LIMIT, POV_BOMB_LIMIT } from './blob.ts';
-import { compactU32, decodePrefix, ScaleError } from './scale.ts';
+import { compactU32, decodePrefix, ScaleError } from '../primitives/scale.ts';
 
 /** A candidate file that cannot be read or is too large to be one (an input error, not a verdict). */
 export class InputFileError extends Error {

@@ -11,7 +11,7 @@
 //
 // Everything here is a pure function over `Uint8Array`s.
 
-import { concatBytes } from './bytes.ts';
+import { concatBytes } from '../../../core/primitives/bytes.ts';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { compact } from 'scale-ts';

@@ -1,7 +1,7 @@
-/** sp_io::trie host functions over core/trie.ts. */
+/** sp_io::trie host functions over engines/v8/host/trie.ts. */
 import { createDecoder } from 'scale-ts';
-import { bytesDec, decodePrefix, vecDec, ScaleError } from '../../core/scale.ts';
-import { orderedTrieRoot, trieRoot, verifyProof, type StateVersion, type TrieHasher } from '../../core/trie.ts';
+import { bytesDec, decodePrefix, vecDec, ScaleError } from '../../../core/primitives/scale.ts';
+import { orderedTrieRoot, trieRoot, verifyProof, type StateVersion, type TrieHasher } from './trie.ts';
 import { PvfTrap, type HostFunction, type HostFunctionTable, type HostState } from './host.ts';
 
 const pairDec = createDecoder((c) => [bytesDec(c), bytesDec(c)] as const);

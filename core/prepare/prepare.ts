@@ -16,14 +16,14 @@
  * The module is re-emitted from subarrays of the input: no byte array is ever spread into a call
  * (a 300 KB import name must not exhaust the call stack).
  */
-import { BlobError, CODE_BOMB_LIMIT, decompressAs } from './blob.ts';
+import { BlobError, CODE_BOMB_LIMIT, decompressAs } from '../candidate/blob.ts';
 import { canonicalizeNans, injectStackLimiter, InstrumentError } from './instrument.ts';
 import { preparedOrPrepare, type PreparedCache } from './prepared-cache.ts';
 import { checkFeatures, PrevalidationError } from './prevalidate.ts';
-import { InvalidCandidate } from './verdict.ts';
-import { DEFAULT_LOGICAL_STACK_MAX } from './executor-params.ts';
-import { concatBytes, leb128 } from './bytes.ts';
-import { WasmByteReader } from './wasm-bytes.ts';
+import { InvalidCandidate } from '../candidate/verdict.ts';
+import { DEFAULT_LOGICAL_STACK_MAX } from '../session/executor-params.ts';
+import { concatBytes, leb128 } from '../primitives/bytes.ts';
+import { WasmByteReader } from '../wasm/wasm-bytes.ts';
 
 export class PrepareError extends Error {
   override readonly name = 'PrepareError';

@@ -7,7 +7,7 @@
  * Decompression never produces more than `limit + 1` bytes: more than `limit` is a possible bomb.
  */
 import zlib from 'node:zlib';
-import { concatBytes } from './bytes.ts';
+import { concatBytes } from '../primitives/bytes.ts';
 
 const PREFIX_BASE = [0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e];
 const TAG_LEGACY = 0x05;

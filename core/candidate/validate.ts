@@ -10,9 +10,9 @@ import {
   type PoV,
 } from './codecs.ts';
 import { BlobError, POV_BOMB_LIMIT, decompressAs } from './blob.ts';
-import { ScaleError } from './scale.ts';
-import { preparePvf } from './prepare.ts';
-import type { PreparedCache } from './prepared-cache.ts';
+import { ScaleError } from '../primitives/scale.ts';
+import { preparePvf } from '../prepare/prepare.ts';
+import type { PreparedCache } from '../prepare/prepared-cache.ts';
 import { InvalidCandidate, verdictFromError, type Verdict } from './verdict.ts';
 
 export interface LogLine {
@@ -68,7 +68,7 @@ export interface PrepareJobLimits {
 export type CandidateInput =
   | { kind: 'params'; code: Uint8Array; params: Uint8Array }
   | { kind: 'pov'; code: Uint8Array; pov: PoV; pvd: PersistedValidationData }
-  /** A PoV over its PVD's max_pov_size, measured but never read (core/input-files.ts). */
+  /** A PoV over its PVD's max_pov_size, measured but never read (core/candidate/input-files.ts). */
   | { kind: 'pov-oversize'; code: Uint8Array; encodedPovSize: number; pvd: PersistedValidationData };
 
 export interface ValidationReport {

@@ -4,7 +4,7 @@
  * PVF returns is judged the same way by parity-scale-codec on every validator.
  */
 import { Bytes, Option, Struct, Vector, u32, type Encoder } from 'scale-ts';
-import { concatBytes } from './bytes.ts';
+import { concatBytes } from '../primitives/bytes.ts';
 import {
   bytesDec,
   decodeAll,
@@ -14,7 +14,7 @@ import {
   u32Dec,
   vecDec,
   ScaleError,
-} from './scale.ts';
+} from '../primitives/scale.ts';
 import { createDecoder, type Decoder } from 'scale-ts';
 
 /** Upper bounds of `ValidationResult` (polkadot-parachain-primitives: UMP and HRMP message counts). */

@@ -1,4 +1,4 @@
-/** sp_io::crypto host functions over core/crypto.ts (see docs/host-crypto.md for the semantics). */
+/** sp_io::crypto host functions over engines/v8/host/crypto.ts (see docs/host-crypto.md for the semantics). */
 import {
   BatchVerifier,
   HostFunctionPanic,
@@ -13,8 +13,8 @@ import {
   sr25519VerifyV1,
   sr25519VerifyV2,
   keystorePanicMessage,
-} from '../../core/crypto.ts';
-import { bytesDec, decodePrefix, optionDec, ScaleError } from '../../core/scale.ts';
+} from './crypto.ts';
+import { bytesDec, decodePrefix, optionDec, ScaleError } from '../../../core/primitives/scale.ts';
 import { PvfTrap, type HostFunction, type HostFunctionTable, type HostState } from './host.ts';
 
 type Verify = (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => boolean;

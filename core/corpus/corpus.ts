@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { Expectation, Job } from './conformance.ts';
-import { CODE_FILE_LIMIT, InputFileError, readFileBounded, readPovFileBounded } from './input-files.ts';
-import { ScaleError } from './scale.ts';
+import { CODE_FILE_LIMIT, InputFileError, readFileBounded, readPovFileBounded } from '../candidate/input-files.ts';
+import { ScaleError } from '../primitives/scale.ts';
 
 export class CorpusError extends Error {
   override readonly name = 'CorpusError';

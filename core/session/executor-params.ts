@@ -4,8 +4,8 @@
  */
 import { Enum, Tuple, Vector, _void, u32, u64, u8, type CodecType } from 'scale-ts';
 import { createDecoder } from 'scale-ts';
-import { blake2_256 } from './hashing.ts';
-import { decodeAll, u32Dec, u64Dec, u8Dec, vecDec, ScaleError } from './scale.ts';
+import { blake2_256 } from '../primitives/hashing.ts';
+import { decodeAll, u32Dec, u64Dec, u8Dec, vecDec, ScaleError } from '../primitives/scale.ts';
 
 export type PvfPrepKind = 'precheck' | 'prepare';
 export type PvfExecKind = 'backing' | 'approval';

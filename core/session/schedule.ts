@@ -7,8 +7,8 @@
  * (absent: the defaults, i.e. the empty set). Unknown keys are an error, not ignored.
  */
 import { decodeExecutorParams, executorParamsHash, type ExecutorParam } from './executor-params.ts';
-import { HexError, parseHex, toHex } from './hex.ts';
-import { ScaleError } from './scale.ts';
+import { HexError, parseHex, toHex } from '../primitives/hex.ts';
+import { ScaleError } from '../primitives/scale.ts';
 
 export class ScheduleError extends Error {
   override readonly name = 'ScheduleError';

@@ -8,7 +8,7 @@
  * deterministic prevalidation failure. Every instruction of every function body is decoded.
  */
 
-import { WasmByteReader } from './wasm-bytes.ts';
+import { WasmByteReader } from '../wasm/wasm-bytes.ts';
 
 export class PrevalidationError extends Error {
   override readonly name = 'PrevalidationError';

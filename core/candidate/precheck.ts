@@ -9,8 +9,8 @@
  * failure (the blob, the feature gate, a rewrite, a compile error, too much memory) is `invalid`;
  * a timeout (`prepare-timeout`), a worker that died, or any fault of ours is `abstain` (no vote).
  */
-import { preparePvf, type PrepareLimits } from './prepare.ts';
-import type { PreparedCache } from './prepared-cache.ts';
+import { preparePvf, type PrepareLimits } from '../prepare/prepare.ts';
+import type { PreparedCache } from '../prepare/prepared-cache.ts';
 import type { Engine } from './validate.ts';
 import { verdictFromError, type Verdict } from './verdict.ts';
 

@@ -3,9 +3,9 @@
  * exact ValidationResult bytes. Used by `pvf smoke` (built-in vectors) and `pvf conformance`
  * (a recorded corpus) alike.
  */
-import { toHex } from './hex.ts';
-import { validateCandidate, type CandidateInput, type Engine, type ExecutionLimits } from './validate.ts';
-import type { PreparedCache } from './prepared-cache.ts';
+import { toHex } from '../primitives/hex.ts';
+import { validateCandidate, type CandidateInput, type Engine, type ExecutionLimits } from '../candidate/validate.ts';
+import type { PreparedCache } from '../prepare/prepared-cache.ts';
 
 export interface Expectation {
   verdict: 'valid' | 'invalid' | 'abstain';

@@ -5,9 +5,9 @@
  */
 import { Bytes, Option, Struct, Tuple, Vector, str, u32, u8 } from 'scale-ts';
 import { createDecoder } from 'scale-ts';
-import { bytesDec, decodePrefix, fixedBytesDec, u32Dec, u8Dec, vecDec, ScaleError } from './scale.ts';
-import { decompressAsSync } from './blob.ts';
-import { parseModule } from './wasm.ts';
+import { bytesDec, decodePrefix, fixedBytesDec, u32Dec, u8Dec, vecDec, ScaleError } from '../../../core/primitives/scale.ts';
+import { decompressAsSync } from '../../../core/candidate/blob.ts';
+import { parseModule } from '../../../core/wasm/wasm.ts';
 import { blake2b } from '@noble/hashes/blake2.js';
 
 /** Decompression limit of `RuntimeBlob::uncompress_if_needed` (sp-maybe-compressed-blob). */

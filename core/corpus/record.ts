@@ -7,9 +7,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodePovFile, type PersistedValidationData, type PoV } from './codecs.ts';
-import { toHex } from './hex.ts';
-import type { Verdict } from './verdict.ts';
+import { encodePovFile, type PersistedValidationData, type PoV } from '../candidate/codecs.ts';
+import { toHex } from '../primitives/hex.ts';
+import type { Verdict } from '../candidate/verdict.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

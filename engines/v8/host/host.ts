@@ -9,12 +9,12 @@
  * - anything else is our own bug: it is wrapped in a `HostBug` (a HostFault), which the verdict
  *   mapping turns into `abstain`.
  */
-import { FreeingBumpAllocator, AllocatorError, wasmMemory, type HeapMemory } from '../../core/allocator.ts';
-import { HostFault } from '../../core/verdict.ts';
-import type { FuncType, ValType, WasmModuleInfo } from '../../core/wasm.ts';
-import * as hashing from '../../core/hashing.ts';
-import { runtimeVersionOption } from '../../core/runtime-version.ts';
-import { LogBuffer, MAX_LOG_LINE_BYTES, boundUtf8Message } from '../../core/logs.ts';
+import { FreeingBumpAllocator, AllocatorError, wasmMemory, type HeapMemory } from './allocator.ts';
+import { HostFault } from '../../../core/candidate/verdict.ts';
+import type { FuncType, ValType, WasmModuleInfo } from '../../../core/wasm/wasm.ts';
+import * as hashing from '../../../core/primitives/hashing.ts';
+import { runtimeVersionOption } from './runtime-version.ts';
+import { LogBuffer, MAX_LOG_LINE_BYTES, boundUtf8Message } from '../../logs.ts';
 import { isUtf8 } from 'node:buffer';
 
 /** A deliberate trap of the host on behalf of the PVF's own behaviour. */
@@ -54,7 +54,7 @@ export const PINNED_MAX_LOG_LEVEL = 1; // LogLevelFilter::Error
 export interface HostOptions {
   /** Maximum number of Wasm pages of the linear memory. */
   maxPages: number;
-  /** Called for each log line kept (for -v output), as kept in `logs` (bounded, see core/logs.ts). */
+  /** Called for each log line kept (for -v output), as kept in `logs` (bounded, see engines/logs.ts). */
   onLog?: (entry: LogEntry) => void;
 }
 
@@ -75,7 +75,7 @@ export class HostState {
     this.allocator = new FreeingBumpAllocator(heapBase);
   }
 
-  /** The log lines kept, within the bounds of core/logs.ts (a marker line says what was dropped). */
+  /** The log lines kept, within the bounds of engines/logs.ts (a marker line says what was dropped). */
   get logs(): LogEntry[] {
     return this.logBuffer.lines as LogEntry[];
   }
@@ -225,7 +225,7 @@ export const CORE_FUNCTIONS: HostFunctionTable = {
     make: (h) => (level: number, targetSpan: bigint, messageSpan: bigint) => {
       // The level crosses the FFI as u8 (truncated); the target is a &str, which must be UTF-8 or
       // the call traps; a message that is not UTF-8 is dropped silently.
-      // Only the bounded part of a line is decoded and kept (core/logs.ts); validity is checked on
+      // Only the bounded part of a line is decoded and kept (engines/logs.ts); validity is checked on
       // the whole span without copying it.
       const levelIndex = level & 0xff;
       const target = boundedUtf8(h.viewSpan(targetSpan));

@@ -5,7 +5,7 @@
  * leaves the module's behaviour exactly as it was.
  */
 import { Bytes, Tuple, Vector, str, u32, u8 } from 'scale-ts';
-import { concatBytes, leb128 } from './bytes.ts';
+import { concatBytes, leb128 } from '../primitives/bytes.ts';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { parseModule } from './wasm.ts';
 

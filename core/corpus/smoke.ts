@@ -2,13 +2,13 @@
  * The built-in smoke vectors: the project's own test PVFs (tests/pvfs) with what every engine must
  * say about them. The adder's expected bytes come from a model of its rules written here.
  */
-import { concatBytes } from './bytes.ts';
-import { encodeValidationParams } from './codecs.ts';
-import { keccak256 } from './hashing.ts';
-import { toHex } from './hex.ts';
-import { adderBlock, adderHead } from './sample.ts';
+import { concatBytes } from '../primitives/bytes.ts';
+import { encodeValidationParams } from '../candidate/codecs.ts';
+import { keccak256 } from '../primitives/hashing.ts';
+import { toHex } from '../primitives/hex.ts';
+import { adderBlock, adderHead } from '../candidate/sample.ts';
 import type { Expectation } from './conformance.ts';
-import { DEFAULT_LIMITS, type ExecutionLimits } from './validate.ts';
+import { DEFAULT_LIMITS, type ExecutionLimits } from '../candidate/validate.ts';
 
 export interface SmokeCase {
   name: string;
@@ -61,7 +61,7 @@ export function smokeCases(): SmokeCase[] {
     { name: 'depth 202 = the limit', pvf: 'hostile/depth_probe', params: Uint8Array.of(202, 0, 0, 0), limits: { ...DEFAULT_LIMITS, stackLogicalMax: 1024 }, expected: { verdict: 'valid', headData: '0xca000000' } },
     { name: 'depth 203 > the limit', pvf: 'hostile/depth_probe', params: Uint8Array.of(203, 0, 0, 0), limits: { ...DEFAULT_LIMITS, stackLogicalMax: 1024 }, expected: invalid('execution-error') },
     { name: 'canonical NaN bits', pvf: 'hostile/nan_bits', params: EMPTY, expected: { verdict: 'valid', headData: '0x0000c07f000000000000f87f0000c07f' } },
-    // Pre-checking rejects it; validation of code that fails preparation is no vote (core/verdict.ts).
+    // Pre-checking rejects it; validation of code that fails preparation is no vote (core/candidate/verdict.ts).
     { name: 'SIMD', pvf: 'hostile/uses_simd', params: EMPTY, expected: { verdict: 'abstain', reason: 'prepare-failed' } },
     // A short budget keeps the smoke run quick; the timeout itself is what is checked. An
     // interpreter's timeout is no verdict (engines/worker-engine.ts, judgesTimeouts).
