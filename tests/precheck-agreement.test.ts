@@ -28,7 +28,10 @@ import { prepKeyOf } from '../core/prepare/prepare.ts';
 import { sampleParams } from '../core/candidate/sample.ts';
 import { EngineStore } from '../engines/store/store.ts';
 import { closeWorkers, workerEngine } from '../engines/worker-engine.ts';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { BIN, SKIP_BIN } from './support/binary.ts';
+import { toHex } from '../core/primitives/hex.ts';
 import { HAVE_SHARED, SHARED, pvf } from './support/pvfs.ts';
 import { generateModule, mutate } from './support/modgen.ts';
 import { xorshift } from './support/xorshift.ts';
@@ -114,5 +117,31 @@ describe('precheck ⇔ validate on every engine', { skip: SKIP_BIN }, () => {
     // The generated set exercises both sides of the property on every engine.
     assert.ok((tally.get('precheck valid') ?? 0) > GENERATED * engines.length * 0.5, JSON.stringify([...tally]));
     assert.ok((tally.get('precheck invalid prevalidation') ?? 0) > MUTANTS * 0.2, JSON.stringify([...tally]));
+  });
+});
+
+describe('pvf precheck then pvf validate: one artifact', { skip: SKIP_BIN }, () => {
+  it('validate --session N runs the module precheck --session N prepared, on the engine precheck names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvf-artifact-'));
+    try {
+      const code = join(dir, 'adder.wasm');
+      writeFileSync(code, await pvf('adder'));
+      const env = { ...process.env, CI: '1', PVF_CACHE_DIR: join(dir, 'cache') };
+      const run = (args: string[]) => {
+        const r = spawnSync(BIN, [...args, '--json'], { encoding: 'utf8', env });
+        return { code: r.status, doc: JSON.parse(r.stdout) as { verdict: string; engine: string; timings: Record<string, number> } };
+      };
+      // The built-in schedule: session 0 is the node 22 engine, session 10000 the node 24 one.
+      for (const [session, engine] of [['0', 'v8-node22.23.3-h1'], ['10000', 'v8-node24.21.0-h1']]) {
+        const p = run(['precheck', '--code', code, '--session', session]);
+        assert.deepEqual([p.code, p.doc.verdict, p.doc.engine], [0, 'valid', engine]);
+        assert.equal(p.doc.timings.preparedFromCache, undefined, 'a fresh cache: precheck prepares');
+        assert.ok(p.doc.timings.compileMs > 0, 'the engine compiled it');
+        const v = run(['validate', '--code', code, '--params', toHex(sampleParams()), '--session', session]);
+        assert.deepEqual([v.code, v.doc.verdict, v.doc.engine, v.doc.timings.preparedFromCache], [0, 'valid', engine, 1]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
