@@ -266,10 +266,16 @@ class Campaign {
   knownAbstains = 0;
   /** Of those: timeouts of an interpreter (engine-limit; the v8 engines judge them). */
   interpreterTimeouts = 0;
+  /** Abstains on code that fails preparation (pre-checking rejects it; validation casts no vote). */
+  prepareFailed = 0;
   private seen = new Set<string>();
   constructor(readonly o: Options) {}
 
-  knownAbstain(v: { detail?: string }): void {
+  knownAbstain(v: { reason?: string; detail?: string }): void {
+    if (v.reason === 'prepare-failed') {
+      this.prepareFailed++;
+      return;
+    }
     this.knownAbstains++;
     if (/interpreter cannot judge a timeout/.test(v.detail ?? '')) this.interpreterTimeouts++;
   }
@@ -810,9 +816,9 @@ async function main(): Promise<number> {
   const total = [...c.inputs.values()].reduce((a, b) => a + b, 0);
   const lines = [
     `fuzz: seed ${o.seed}: ${total} mutated inputs in ${round} rounds (${[...c.inputs].map(([k, v]) => `${k} ${v}`).join(', ')})`,
-    `fuzz: ${c.executions} executions on ${seeds.engines.length} engines; verdicts ${[...c.verdicts].map(([k, v]) => `${k} ${v}`).join(', ')}; documented engine-limit abstains ${c.knownAbstains}`,
+    `fuzz: ${c.executions} executions on ${seeds.engines.length} engines; verdicts ${[...c.verdicts].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `fuzz: abstains: ${c.knownAbstains} engine-limit (documented limits of the wasmi engines; ${c.interpreterTimeouts} of them timeouts, which the v8 engines judge), ${c.prepareFailed} prepare-failed (code that precheck rejects)`,
     `fuzz: adder oracle checked ${c.oracleChecked} verdicts`,
-    `fuzz: of those, timeouts on an interpreter (abstain engine-limit; the v8 engines judge them): ${c.interpreterTimeouts}`,
     `fuzz: ${c.findings.length} findings${c.findings.length ? ` (in ${o.out})` : ''}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
