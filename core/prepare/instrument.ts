@@ -16,7 +16,7 @@
  * inserted instructions use canonical LEB128. Sections that are not rewritten stay byte-identical
  * and in place.
  */
-import { WasmByteReader } from '../wasm/wasm-bytes.ts';
+import { WasmByteReader, wasmSections, type WasmSection } from '../wasm/wasm-bytes.ts';
 
 export class InstrumentError extends Error {
   override readonly name = 'InstrumentError';
@@ -186,14 +186,7 @@ function readLocals(r: Reader): number {
 // ---------------------------------------------------------------------------------------------
 // Module structure
 
-interface Section {
-  id: number;
-  /** Start of the section header (the id byte). */
-  head: number;
-  /** Content start and end. */
-  start: number;
-  end: number;
-}
+type Section = WasmSection;
 
 interface FuncType {
   params: number[];
@@ -221,18 +214,7 @@ function splitSections(code: Uint8Array): Section[] {
   if (code.length < 8 || code[0] !== 0 || code[1] !== 0x61 || code[2] !== 0x73 || code[3] !== 0x6d) {
     throw new InstrumentError('not a Wasm module');
   }
-  const r = new Reader(code, 8, code.length);
-  const out: Section[] = [];
-  while (r.pos < code.length) {
-    const head = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    const start = r.pos;
-    if (start + size > code.length) r.fail(`section ${id} runs past the end`);
-    out.push({ id, head, start, end: start + size });
-    r.pos = start + size;
-  }
-  return out;
+  return [...wasmSections(code, (m) => new InstrumentError(m))];
 }
 
 function skipConstExpr(r: Reader): void {

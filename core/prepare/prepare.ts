@@ -23,7 +23,7 @@ import { checkFeatures, PrevalidationError } from './prevalidate.ts';
 import { InvalidCandidate } from '../candidate/verdict.ts';
 import { DEFAULT_LOGICAL_STACK_MAX } from '../session/executor-params.ts';
 import { concatBytes, leb128 } from '../primitives/bytes.ts';
-import { WasmByteReader } from '../wasm/wasm-bytes.ts';
+import { WasmByteReader, wasmSections } from '../wasm/wasm-bytes.ts';
 
 export class PrepareError extends Error {
   override readonly name = 'PrepareError';
@@ -36,8 +36,8 @@ export class PrepareError extends Error {
 export const WASM32_MAX_PAGES = 65536;
 
 class Cursor extends WasmByteReader {
-  constructor(b: Uint8Array, pos: number) {
-    super(b, pos, b.length, (m) => new PrepareError(m));
+  constructor(b: Uint8Array, pos: number, end: number) {
+    super(b, pos, end, (m) => new PrepareError(m));
   }
 }
 
@@ -68,13 +68,8 @@ function section(id: number, body: Uint8Array[]): Uint8Array[] {
 export function capMemory(code: Uint8Array, capPages: number): Uint8Array {
   const cap = Math.min(capPages, WASM32_MAX_PAGES);
   const parts: Uint8Array[] = [code.subarray(0, 8)];
-  const c = new Cursor(code, 8);
-  while (c.pos < code.length) {
-    const start = c.pos;
-    const id = c.byte();
-    const size = c.u32();
-    const bodyStart = c.pos;
-    const end = bodyStart + size;
+  for (const { id, head, start: bodyStart, end } of wasmSections(code, (m) => new PrepareError(m))) {
+    const c = new Cursor(code, bodyStart, end);
     if (id === 2 || id === 5) {
       const out: Uint8Array[] = [];
       const n = c.u32();
@@ -110,9 +105,8 @@ export function capMemory(code: Uint8Array, capPages: number): Uint8Array {
       if (c.pos !== end) throw new PrepareError(`section ${id} has trailing bytes`);
       for (const p of section(id, out)) parts.push(p);
     } else {
-      parts.push(code.subarray(start, end));
+      parts.push(code.subarray(head, end));
     }
-    c.pos = end;
   }
   return concatBytes(parts);
 }

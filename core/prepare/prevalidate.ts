@@ -8,7 +8,7 @@
  * deterministic prevalidation failure. Every instruction of every function body is decoded.
  */
 
-import { WasmByteReader } from '../wasm/wasm-bytes.ts';
+import { WasmByteReader, wasmSections } from '../wasm/wasm-bytes.ts';
 
 export class PrevalidationError extends Error {
   override readonly name = 'PrevalidationError';
@@ -203,16 +203,11 @@ function body(r: R, opts: FeatureOptions): void {
 
 /** Throws PrevalidationError naming the first feature the module uses that is not allowed. */
 export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
-  const top = new R(code, 8, code.length);
   const importedGlobals: boolean[] = [];
   let memories = 0;
   let tables = 0;
-  while (top.pos < code.length) {
-    const id = top.byte();
-    const size = top.u32();
-    const end = top.pos + size;
-    if (end > code.length) top.fail(`section ${id} runs past the end`);
-    const r = new R(code, top.pos, end);
+  for (const { id, start, end } of wasmSections(code, (m) => new PrevalidationError(m))) {
+    const r = new R(code, start, end);
     switch (id) {
       case 1: {
         const n = r.u32();
@@ -326,7 +321,6 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
         r.pos = end;
     }
     if (id !== 0 && r.pos !== end) r.fail(`section ${id} has trailing bytes`);
-    top.pos = end;
   }
   if (memories > 1) throw new PrevalidationError('more than one memory needs multi-memory');
   if (tables > 1) throw new PrevalidationError('more than one table needs reference types');

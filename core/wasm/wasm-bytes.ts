@@ -44,3 +44,28 @@ export class WasmByteReader {
     this.pos += n;
   }
 }
+
+/** One section of a module: its id, where its header starts, where its body starts and ends. */
+export interface WasmSection {
+  id: number;
+  head: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * The one section walker: every section after the 8-byte header, in order, each checked to end
+ * within the module. Failures become the caller's error type.
+ */
+export function* wasmSections(b: Uint8Array, makeError: (message: string) => Error): Generator<WasmSection> {
+  const r = new WasmByteReader(b, 8, b.length, makeError);
+  while (r.pos < b.length) {
+    const head = r.pos;
+    const id = r.byte();
+    const size = r.u32();
+    const start = r.pos;
+    if (start + size > b.length) r.fail(`section ${id} runs past the end of the module`);
+    yield { id, head, start, end: start + size };
+    r.pos = start + size;
+  }
+}

@@ -4,7 +4,7 @@
  * sections). Code bodies are not parsed here; the engine's own compiler validates them.
  */
 
-import { WasmByteReader } from './wasm-bytes.ts';
+import { WasmByteReader, wasmSections } from './wasm-bytes.ts';
 
 export class WasmFormatError extends Error {
   override readonly name = 'WasmFormatError';
@@ -118,22 +118,16 @@ export function parseModule(bytes: Uint8Array): WasmModuleInfo {
     throw new WasmFormatError('unsupported Wasm binary version');
   }
   const info: WasmModuleInfo = { types: [], imports: [], memories: [], exports: [], customSections: new Map() };
-  const r = new Reader(bytes);
-  r.pos = 8;
-  while (r.pos < bytes.length) {
-    const id = r.byte();
-    const size = r.u32();
-    const start = r.pos;
-    if (start + size > bytes.length) throw new WasmFormatError(`section ${id} runs past the end of the module`);
-    const s = new Reader(bytes, start + size);
+  for (const { id, start, end } of wasmSections(bytes, (m) => new WasmFormatError(m))) {
+    const s = new Reader(bytes, end);
     s.pos = start;
     switch (id) {
       case 0: {
         const name = s.name();
         const list = info.customSections.get(name) ?? [];
-        list.push(bytes.subarray(s.pos, start + size));
+        list.push(bytes.subarray(s.pos, end));
         info.customSections.set(name, list);
-        s.pos = start + size;
+        s.pos = end;
         break;
       }
       case 1: {
@@ -198,10 +192,9 @@ export function parseModule(bytes: Uint8Array): WasmModuleInfo {
         break;
       }
       default:
-        s.pos = start + size;
+        s.pos = end;
     }
-    if (s.pos !== start + size) throw new WasmFormatError(`section ${id} size mismatch`);
-    r.pos = start + size;
+    if (s.pos !== end) throw new WasmFormatError(`section ${id} size mismatch`);
   }
   return info;
 }
