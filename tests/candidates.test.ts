@@ -16,7 +16,7 @@ import { runCli } from './support/cli.ts';
 import { blake2_256 } from '../core/primitives/hashing.ts';
 import { parseHex, toHex } from '../core/primitives/hex.ts';
 import { decodePovFile } from '../core/candidate/codecs.ts';
-import type { Expected } from '../scripts/candidates/corpus.ts';
+import type { ExpectedFile as Expected } from '../core/corpus/format.ts';
 
 const BLOCKS = 5;
 

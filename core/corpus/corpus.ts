@@ -123,7 +123,8 @@ function povJob(root: Root, name: string, code: string, pov: string, expected?: 
 }
 
 /**
- * expected.json: an object with `verdict` "valid" or "invalid" and optionally `headData`/`raw` (hex)
+ * expected.json (the `ExpectedFile` document that format.ts writes): an object with `verdict` "valid"
+ * or "invalid" and optionally `headData`/`raw` (hex)
  * and `reason` (a string); other keys (a block hash, a panic text) are informative and ignored. The
  * comparable fields are verdict, headData, raw and, for invalid, reason.
  */

@@ -4,26 +4,15 @@
  * Code files are stored once in the corpus root under their sha256 (`<sha256>.wasm`), each
  * candidate in its own folder named after the hash of its code and PoV file.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodePovFile, type PersistedValidationData, type PoV } from '../candidate/codecs.ts';
 import { toHex } from '../primitives/hex.ts';
 import type { Verdict } from '../candidate/verdict.ts';
+import { writeAtomic, writeCandidateFolder, type ExpectedFile } from './format.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-/** Write `data` under a temporary name and rename it over `path` (atomic: never half-written). */
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    writeFileSync(tmp, data, { flag: 'wx' });
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
 
 /**
  * Store a code file under its content hash. An existing file of that name is trusted only when it
@@ -48,26 +37,9 @@ export function recordCandidate(root: string, code: Uint8Array, pov: PoV, pvd: P
   storeByHash(join(root, codeName), codeHash, code);
   const povFile = encodePovFile(pov, pvd);
   const name = `${sha256(code).slice(0, 16)}-${sha256(povFile).slice(0, 16)}`;
-  const dir = join(root, name);
-  const tmp = join(root, `.tmp-${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  mkdirSync(tmp);
-  try {
-    writeFileSync(join(tmp, 'code.ref'), codeName + '\n');
-    writeFileSync(join(tmp, 'candidate.pov'), povFile);
-    const expected: Record<string, string> = { verdict: verdict.verdict === 'valid' ? 'valid' : 'invalid' };
-    if (verdict.verdict === 'valid') {
-      expected.headData = toHex(verdict.result.headData);
-      expected.raw = toHex(verdict.raw);
-    } else {
-      expected.reason = verdict.reason;
-    }
-    expected.recordedOn = engine;
-    writeFileSync(join(tmp, 'expected.json'), JSON.stringify(expected, null, 2) + '\n');
-    if (existsSync(dir)) rmSync(tmp, { recursive: true, force: true });
-    else renameSync(tmp, dir);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  return dir;
+  const expected: ExpectedFile =
+    verdict.verdict === 'valid'
+      ? { verdict: 'valid', headData: toHex(verdict.result.headData), raw: toHex(verdict.raw), recordedOn: engine }
+      : { verdict: 'invalid', reason: verdict.reason, recordedOn: engine };
+  return writeCandidateFolder(root, name, { codeRef: codeName, pov: povFile, expected }, 'keep');
 }

@@ -1,11 +1,11 @@
 /** Build both chains' candidates and their negative variants into a corpus folder. */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodePovFile, type PersistedValidationData } from '../../core/candidate/codecs.ts';
 import { blake2_256 } from '../../core/primitives/hashing.ts';
 import { toHex } from '../../core/primitives/hex.ts';
 import { buildChain, type BuiltCandidate, type ChainConfig } from './chain.ts';
-import { writeCandidate, writeCodeFile, type Expected } from './corpus.ts';
+import { writeAtomic, writeCandidateFolder, type ExpectedFile } from '../../core/corpus/format.ts';
 import { encodeCompactProof } from './proof.ts';
 import { bytesDec, decodePrefix, vecDec } from '../../core/primitives/scale.ts';
 import { Bytes, Vector } from 'scale-ts';
@@ -115,7 +115,8 @@ export async function buildCorpus(opts: { out: string; shared: string; blocks: n
     const genesis = spec.genesis.raw.top;
     const code = Buffer.from(genesis['0x3a636f6465'].slice(2), 'hex');
     const codeRef = `${chain.name}.wasm`;
-    writeCodeFile(opts.out, codeRef, code);
+    mkdirSync(opts.out, { recursive: true });
+    writeAtomic(join(opts.out, codeRef), code);
     opts.log(`${chain.name}: building ${opts.blocks} blocks (writing ${summary.layout})`);
     const built = await buildChain(
       { name: chain.name, para: chain.para, genesis, stateVersion: 0, aura: chain.aura, proof: 'compact', encodeProof: encodeCompactProof },
@@ -123,10 +124,10 @@ export async function buildCorpus(opts: { out: string; shared: string; blocks: n
       opts.log,
     );
     for (const c of built) {
-      const expected: Expected = { verdict: 'valid', headData: toHex(c.headerBytes), blockHash: toHex(c.hash), note: `${chain.name} block #${c.number}` };
+      const expected: ExpectedFile = { verdict: 'valid', headData: toHex(c.headerBytes), blockHash: toHex(c.hash), note: `${chain.name} block #${c.number}` };
       const name = `${chain.name}-block-${c.number}`;
       const pov = encodePovFile({ blockData: c.blockData }, c.pvd);
-      writeCandidate(opts.out, name, { codeRef, pov, expected });
+      writeCandidateFolder(opts.out, name, { codeRef, pov, expected }, 'replace');
       summary.candidates.push({ name, verdict: 'valid', povBytes: pov.length, blockHash: toHex(blake2_256(c.headerBytes)) });
     }
     const base = built[Math.min(1, built.length - 1)];
@@ -134,8 +135,8 @@ export async function buildCorpus(opts: { out: string; shared: string; blocks: n
       const { blockData, pvd } = n.make(base);
       const name = `${chain.name}-block-${base.number}-${n.suffix}`;
       const pov = encodePovFile({ blockData }, pvd);
-      const expected: Expected = { verdict: 'invalid', ...n.expect(chain.name), note: n.note };
-      writeCandidate(opts.out, name, { codeRef, pov, expected });
+      const expected: ExpectedFile = { verdict: 'invalid', ...n.expect(chain.name), note: n.note };
+      writeCandidateFolder(opts.out, name, { codeRef, pov, expected }, 'replace');
       summary.candidates.push({ name, verdict: 'invalid', povBytes: pov.length });
     }
   }
