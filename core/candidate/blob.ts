@@ -8,6 +8,7 @@
  */
 import zlib from 'node:zlib';
 import { concatBytes } from '../primitives/bytes.ts';
+import { InvalidCandidate } from './verdict.ts';
 
 const PREFIX_BASE = [0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e];
 const TAG_LEGACY = 0x05;
@@ -73,6 +74,19 @@ export interface Decompressed {
 export async function decompressAs(use: BlobUse, blob: Uint8Array, limit: number): Promise<Decompressed> {
   await initZstd();
   return decompressAsSync(use, blob, limit);
+}
+
+/**
+ * Decompress a candidate's code or PoV: a blob that does not decode is the candidate's fault,
+ * `invalid code-decompression` / `pov-decompression`; any other failure is ours.
+ */
+export async function decompressOrInvalid(use: 'code' | 'pov', blob: Uint8Array, limit: number): Promise<Uint8Array> {
+  try {
+    return (await decompressAs(use, blob, limit)).bytes;
+  } catch (e) {
+    if (e instanceof BlobError) throw new InvalidCandidate(use === 'code' ? 'code-decompression' : 'pov-decompression', e.message);
+    throw e;
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { preparePvf, type PrepareLimits } from '../prepare/prepare.ts';
 import type { PreparedCache } from '../prepare/prepared-cache.ts';
 import type { Engine } from './validate.ts';
 import { verdictFromError, type Verdict } from './verdict.ts';
+import { msSince } from '../primitives/timers.ts';
 
 export interface PrecheckOptions {
   limits: PrepareLimits;
@@ -34,10 +35,6 @@ export interface PrecheckReport {
   timings: Record<string, number>;
 }
 
-function elapsed(t0: number): number {
-  return Math.round((performance.now() - t0) * 1000) / 1000;
-}
-
 export async function precheck(blob: Uint8Array, engine: Engine, opts: PrecheckOptions): Promise<PrecheckReport> {
   const timings: Record<string, number> = {};
   const t0 = performance.now();
@@ -46,10 +43,10 @@ export async function precheck(blob: Uint8Array, engine: Engine, opts: PrecheckO
     Object.assign(timings, prepared.timings);
     const compiled = await engine.prepare(prepared.module, { timeoutMs: opts.timeoutMs, maxMemoryBytes: opts.maxMemoryBytes, maxPages: opts.limits.maxPages });
     Object.assign(timings, compiled.timings);
-    timings.totalMs = elapsed(t0);
+    timings.totalMs = msSince(t0);
     return { verdict: 'valid', engine: engine.id, timings };
   } catch (e) {
-    timings.totalMs = elapsed(t0);
+    timings.totalMs = msSince(t0);
     const v = verdictFromError(e);
     return { verdict: v.verdict, reason: v.reason, detail: v.detail, engine: engine.id, timings };
   }

@@ -9,7 +9,8 @@ import {
   type PersistedValidationData,
   type PoV,
 } from './codecs.ts';
-import { BlobError, POV_BOMB_LIMIT, decompressAs } from './blob.ts';
+import { POV_BOMB_LIMIT, decompressOrInvalid } from './blob.ts';
+import { msSince } from '../primitives/timers.ts';
 import { ScaleError } from '../primitives/scale.ts';
 import { preparePvf } from '../prepare/prepare.ts';
 import type { PreparedCache } from '../prepare/prepared-cache.ts';
@@ -78,10 +79,6 @@ export interface ValidationReport {
   timings: Record<string, number>;
 }
 
-function ms(t0: number): number {
-  return Math.round((performance.now() - t0) * 1000) / 1000;
-}
-
 /** Validate one candidate on one engine. Never throws: every outcome is a verdict. */
 export async function validateCandidate(
   input: CandidateInput,
@@ -107,14 +104,8 @@ export async function validateCandidate(
     Object.assign(timings, prepared.timings);
     if (input.kind === 'pov') {
       const t = performance.now();
-      let blockData: Uint8Array;
-      try {
-        blockData = (await decompressAs('pov', input.pov.blockData, POV_BOMB_LIMIT)).bytes;
-      } catch (e) {
-        if (e instanceof BlobError) throw new InvalidCandidate('pov-decompression', e.message);
-        throw e;
-      }
-      timings.decompressPovMs = ms(t);
+      const blockData = await decompressOrInvalid('pov', input.pov.blockData, POV_BOMB_LIMIT);
+      timings.decompressPovMs = msSince(t);
       params = encodeValidationParams({
         parentHead: input.pvd.parentHead,
         blockData,
@@ -134,10 +125,10 @@ export async function validateCandidate(
       if (e instanceof ScaleError) throw new InvalidCandidate('bad-output', `validation result decoding failed: ${e.message}`);
       throw e;
     }
-    timings.totalMs = ms(t0);
+    timings.totalMs = msSince(t0);
     return { verdict: { verdict: 'valid', result, raw: out.raw }, engine: engine.id, logs, timings };
   } catch (e) {
-    timings.totalMs = ms(t0);
+    timings.totalMs = msSince(t0);
     const partial = (e as { logs?: LogLine[] }).logs;
     return { verdict: verdictFromError(e, 'validate'), engine: engine.id, logs: partial ?? logs, timings };
   }

@@ -16,11 +16,12 @@
  * The module is re-emitted from subarrays of the input: no byte array is ever spread into a call
  * (a 300 KB import name must not exhaust the call stack).
  */
-import { BlobError, CODE_BOMB_LIMIT, decompressAs } from '../candidate/blob.ts';
+import { CODE_BOMB_LIMIT, decompressOrInvalid } from '../candidate/blob.ts';
 import { canonicalizeNans, injectStackLimiter, InstrumentError } from './instrument.ts';
 import { preparedOrPrepare, type PreparedCache } from './prepared-cache.ts';
 import { checkFeatures, PrevalidationError } from './prevalidate.ts';
 import { InvalidCandidate } from '../candidate/verdict.ts';
+import { msSince } from '../primitives/timers.ts';
 import { DEFAULT_LOGICAL_STACK_MAX } from '../session/executor-params.ts';
 import { concatBytes, leb128 } from '../primitives/bytes.ts';
 import { WasmByteReader, wasmSections } from '../wasm/wasm-bytes.ts';
@@ -130,10 +131,6 @@ export interface PreparedPvf {
   timings: Record<string, number>;
 }
 
-function ms(t0: number): number {
-  return Math.round((performance.now() - t0) * 1000) / 1000;
-}
-
 /** The feature gate and the rewrites (memory cap, stack limiter, NaN canonicalisation) of decompressed code. */
 export function prepareModule(code: Uint8Array, limits: PrepareLimits): Uint8Array {
   try {
@@ -164,21 +161,15 @@ export async function preparePvf(
 ): Promise<PreparedPvf> {
   const timings: Record<string, number> = {};
   let t = performance.now();
-  let code: Uint8Array;
-  try {
-    code = (await decompressAs('code', blob, CODE_BOMB_LIMIT)).bytes;
-  } catch (e) {
-    if (e instanceof BlobError) throw new InvalidCandidate('code-decompression', e.message);
-    throw e;
-  }
-  timings.decompressCodeMs = ms(t);
+  const code = await decompressOrInvalid('code', blob, CODE_BOMB_LIMIT);
+  timings.decompressCodeMs = msSince(t);
   t = performance.now();
   if (code.length < 8 || code[0] !== 0 || code[1] !== 0x61 || code[2] !== 0x73 || code[3] !== 0x6d) {
     throw new InvalidCandidate('prevalidation', 'the code is not a Wasm module');
   }
   // The cache key covers every input of the gate and the rewrites, so a cached artifact has passed them.
   const { module, cached } = preparedOrPrepare(opts.cache, engineId, code, prepKeyOf(limits, opts.prepHash), (c) => prepareModule(c, limits));
-  timings.prepareMs = ms(t);
+  timings.prepareMs = msSince(t);
   if (cached) timings.preparedFromCache = 1;
   return { code, module, fromCache: cached, timings };
 }

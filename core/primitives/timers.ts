@@ -7,6 +7,11 @@
 /** The longest delay Node's setTimeout honours (about 24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Milliseconds since `t0` (a performance.now() reading), to the microsecond: the unit of every `timings` field. */
+export function msSince(t0: number): number {
+  return Math.round((performance.now() - t0) * 1000) / 1000;
+}
+
 /** A delay Node's setTimeout honours as given: NaN and negatives are 0, the rest at most MAX_TIMER_MS. */
 export function clampTimerMs(ms: number): number {
   if (!(ms > 0)) return 0;
