@@ -33,9 +33,14 @@ export type Verdict =
   | { verdict: 'invalid'; reason: InvalidReason; detail: string }
   | { verdict: 'abstain'; reason: AbstainReason; detail: string };
 
-/** Thrown for candidate faults: the PVF, its code blob or its PoV is at fault. */
+/**
+ * Thrown for candidate faults: the PVF, its code blob or its PoV is at fault. The errors of our
+ * own stages extend it and carry their reason (prepare's gate and rewrites: `prevalidation`), so
+ * no caller re-wraps them; foreign exceptions (V8's CompileError and traps, the module reader's
+ * format errors, SCALE errors of the PVF's output) are translated once, where they are raised.
+ */
 export class InvalidCandidate extends Error {
-  override readonly name = 'InvalidCandidate';
+  override readonly name: string = 'InvalidCandidate';
   constructor(
     readonly reason: InvalidReason,
     readonly detail: string,

@@ -11,15 +11,20 @@
  * Apply the limiter first, then the NaN pass (polkadot computes the stack costs on the module
  * before cranelift sees it; the NaN pass adds locals and operand-stack slots that must not count).
  *
- * Function bodies are decoded instruction by instruction (MVP, sign-extension, non-trapping
- * float-to-int, bulk memory) and re-emitted: unchanged instructions keep their original bytes,
+ * Function bodies are decoded instruction by instruction (core/wasm/instructions.ts) and re-emitted: unchanged instructions keep their original bytes,
  * inserted instructions use canonical LEB128. Sections that are not rewritten stay byte-identical
  * and in place.
  */
+import { InvalidCandidate } from '../candidate/verdict.ts';
+import { decodeInstr, newInstr, NUMERIC_VALUE_TYPES } from '../wasm/instructions.ts';
 import { WasmByteReader, wasmSections, type WasmSection } from '../wasm/wasm-bytes.ts';
 
-export class InstrumentError extends Error {
+/** A module the stack limiter or NaN pass cannot rewrite: the candidate's fault, `prevalidation`. */
+export class InstrumentError extends InvalidCandidate {
   override readonly name = 'InstrumentError';
+  constructor(detail: string) {
+    super('prevalidation', detail);
+  }
 }
 
 export interface StackLimiterOptions {
@@ -91,84 +96,7 @@ class Writer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Instruction decoding
-
-/** One decoded instruction; `a` holds the first index immediate, `targets` a br_table's labels. */
-interface Instr {
-  op: number;
-  /** Sub-opcode of 0xfc instructions. */
-  sub: number;
-  /** Label, function, type, local or global index, or data/elem segment index. */
-  a: number;
-  /** Block type byte of block/loop/if (0x40 or a value type). */
-  bt: number;
-  targets: number[];
-  start: number;
-  end: number;
-}
-
-function newInstr(): Instr {
-  return { op: 0, sub: 0, a: 0, bt: 0, targets: [], start: 0, end: 0 };
-}
-
-const VALTYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c]);
-
-/** Decode the instruction at r.pos into `ins` (reused to avoid allocation). */
-function decode(r: Reader, ins: Instr): void {
-  ins.start = r.pos;
-  const op = r.byte();
-  ins.op = op;
-  ins.sub = 0;
-  if (op === 0x02 || op === 0x03 || op === 0x04) {
-    const t = r.byte();
-    if (t !== 0x40 && !VALTYPES.has(t)) r.fail(`unsupported block type 0x${t.toString(16)} (multi-value / reference types)`);
-    ins.bt = t;
-  } else if (op === 0x0c || op === 0x0d || op === 0x10 || (op >= 0x20 && op <= 0x24)) {
-    ins.a = r.u32();
-  } else if (op === 0x0e) {
-    const n = r.u32();
-    const targets: number[] = [];
-    for (let k = 0; k < n; k++) targets.push(r.u32());
-    ins.targets = targets;
-    ins.a = r.u32();
-  } else if (op === 0x11) {
-    ins.a = r.u32();
-    if (r.byte() !== 0) r.fail('call_indirect on a table other than 0');
-  } else if (op >= 0x28 && op <= 0x3e) {
-    r.u32();
-    r.u32();
-  } else if (op === 0x3f || op === 0x40) {
-    if (r.byte() !== 0) r.fail('memory.size/grow on a memory other than 0');
-  } else if (op === 0x41) r.skipLeb(5);
-  else if (op === 0x42) r.skipLeb(10);
-  else if (op === 0x43) r.skip(4);
-  else if (op === 0x44) r.skip(8);
-  else if (op === 0xfc) {
-    const sub = r.u32();
-    ins.sub = sub;
-    if (sub <= 7) {
-      // non-trapping float-to-int conversions: no immediates
-    } else if (sub === 8) {
-      ins.a = r.u32();
-      if (r.byte() !== 0) r.fail('memory.init on a memory other than 0');
-    } else if (sub === 9 || sub === 13) ins.a = r.u32();
-    else if (sub === 10) {
-      if (r.byte() !== 0 || r.byte() !== 0) r.fail('memory.copy across memories');
-    } else if (sub === 11) {
-      if (r.byte() !== 0) r.fail('memory.fill on a memory other than 0');
-    } else if (sub === 12) {
-      ins.a = r.u32();
-      if (r.u32() !== 0) r.fail('table.init on a table other than 0');
-    } else if (sub === 14) {
-      if (r.u32() !== 0 || r.u32() !== 0) r.fail('table.copy across tables');
-    } else r.fail(`unsupported instruction 0xfc ${sub}`);
-  } else if (
-    !(op === 0x00 || op === 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || (op >= 0x45 && op <= 0xc4))
-  ) {
-    r.fail(`unsupported instruction 0x${op.toString(16)}`);
-  }
-  ins.end = r.pos;
-}
+// Local declarations
 
 /** Read a body's local declarations; returns the declared count (u32-checked, as parity-wasm). */
 function readLocals(r: Reader): number {
@@ -178,7 +106,7 @@ function readLocals(r: Reader): number {
     total += r.u32();
     if (total > 0xffffffff) r.fail('too many locals');
     const t = r.byte();
-    if (!VALTYPES.has(t)) r.fail(`unsupported local type 0x${t.toString(16)}`);
+    if (!NUMERIC_VALUE_TYPES.has(t)) r.fail(`unsupported local type 0x${t.toString(16)}`);
   }
   return total;
 }
@@ -220,7 +148,7 @@ function splitSections(code: Uint8Array): Section[] {
 function skipConstExpr(r: Reader): void {
   const ins = newInstr();
   for (;;) {
-    decode(r, ins);
+    decodeInstr(r, ins);
     if (ins.op === 0x0b) return;
   }
 }
@@ -385,7 +313,7 @@ function maxHeight(code: Uint8Array, info: ModuleInfo, defined: number, opts: St
   while (r.pos < r.end) {
     // The crate updates the maximum before each instruction, except in unreachable code.
     if (s.height > max && !s.frame(0).poly) max = s.height;
-    decode(r, ins);
+    decodeInstr(r, ins);
     const op = ins.op;
     const eff = simpleEffect(op);
     if (eff) {
@@ -693,7 +621,7 @@ export function injectStackLimiter(code: Uint8Array, logicalMax: number, opts: S
       readLocals(r);
       let copied = body.start;
       while (r.pos < r.end) {
-        decode(r, ins);
+        decodeInstr(r, ins);
         if (ins.op === 0x10 && costs[ins.a] > 0) {
           bw.bytes(code.subarray(copied, ins.start));
           emitInstrumentedCall(bw, ins.a, costs[ins.a], globalIdx, logicalMax);
@@ -729,12 +657,6 @@ export function injectStackLimiter(code: Uint8Array, logicalMax: number, opts: S
 const F32_NAN_OPS = new Set([0x8d, 0x8e, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0xb6]);
 const F64_NAN_OPS = new Set([0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xbb]);
 
-/** Opcodes after which a NaN result is canonicalized, with their result type (for tests/docs). */
-export const NAN_CANONICALIZED_OPCODES: ReadonlyMap<number, 'f32' | 'f64'> = new Map([
-  ...[...F32_NAN_OPS].map((op): [number, 'f32'] => [op, 'f32']),
-  ...[...F64_NAN_OPS].map((op): [number, 'f64'] => [op, 'f64']),
-]);
-
 /** V8's limit on locals per function (kV8MaxWasmFunctionLocals). */
 const MAX_LOCALS = 50000;
 
@@ -764,7 +686,7 @@ export function canonicalizeNans(code: Uint8Array): Uint8Array {
     let need64 = false;
     const codeStart = r.pos;
     while (r.pos < r.end) {
-      decode(r, ins);
+      decodeInstr(r, ins);
       if (F32_NAN_OPS.has(ins.op)) need32 = true;
       else if (F64_NAN_OPS.has(ins.op)) need64 = true;
     }
@@ -790,7 +712,7 @@ export function canonicalizeNans(code: Uint8Array): Uint8Array {
     r.pos = codeStart;
     let copied = codeStart;
     while (r.pos < r.end) {
-      decode(r, ins);
+      decodeInstr(r, ins);
       const is32 = F32_NAN_OPS.has(ins.op);
       if (!is32 && !F64_NAN_OPS.has(ins.op)) continue;
       bw.bytes(code.subarray(copied, ins.end));

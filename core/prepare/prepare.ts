@@ -17,17 +17,21 @@
  * (a 300 KB import name must not exhaust the call stack).
  */
 import { CODE_BOMB_LIMIT, decompressOrInvalid } from '../candidate/blob.ts';
-import { canonicalizeNans, injectStackLimiter, InstrumentError } from './instrument.ts';
+import { canonicalizeNans, injectStackLimiter } from './instrument.ts';
 import { preparedOrPrepare, type PreparedCache } from './prepared-cache.ts';
-import { checkFeatures, PrevalidationError } from './prevalidate.ts';
+import { checkFeatures } from './prevalidate.ts';
 import { InvalidCandidate } from '../candidate/verdict.ts';
 import { msSince } from '../primitives/timers.ts';
 import { DEFAULT_LOGICAL_STACK_MAX } from '../session/executor-params.ts';
 import { concatBytes, leb128 } from '../primitives/bytes.ts';
 import { WasmByteReader, wasmSections } from '../wasm/wasm-bytes.ts';
 
-export class PrepareError extends Error {
+/** A module the memory cap cannot rewrite: the candidate's fault, `prevalidation`. */
+export class PrepareError extends InvalidCandidate {
   override readonly name = 'PrepareError';
+  constructor(detail: string) {
+    super('prevalidation', detail);
+  }
 }
 
 /**
@@ -133,15 +137,10 @@ export interface PreparedPvf {
 
 /** The feature gate and the rewrites (memory cap, stack limiter, NaN canonicalisation) of decompressed code. */
 export function prepareModule(code: Uint8Array, limits: PrepareLimits): Uint8Array {
-  try {
-    checkFeatures(code, { bulkMemory: limits.bulkMemory ?? false });
-    const capped = capMemory(code, limits.maxPages);
-    const limited = injectStackLimiter(capped, limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX);
-    return canonicalizeNans(limited);
-  } catch (e) {
-    if (e instanceof PrevalidationError || e instanceof PrepareError || e instanceof InstrumentError) throw new InvalidCandidate('prevalidation', e.message);
-    throw e;
-  }
+  checkFeatures(code, { bulkMemory: limits.bulkMemory ?? false });
+  const capped = capMemory(code, limits.maxPages);
+  const limited = injectStackLimiter(capped, limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX);
+  return canonicalizeNans(limited);
 }
 
 /** The key of a prepared artifact beside the engine id and code hash: the prep hash of the ExecutorParams, or the limits themselves. */

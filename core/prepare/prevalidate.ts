@@ -5,13 +5,20 @@
  * parses the module with parity-wasm to inject the stack limiter, and that parser cannot decode
  * them, so such a module never reaches wasmtime. Anything else (SIMD, threads/atomics, reference types,
  * multi-value, tail calls, exceptions, GC, memory64, multi-memory, extended constants) is a
- * deterministic prevalidation failure. Every instruction of every function body is decoded.
+ * deterministic prevalidation failure. Every instruction of every function body is decoded
+ * (core/wasm/instructions.ts).
  */
 
+import { InvalidCandidate } from '../candidate/verdict.ts';
+import { decodeInstr, newInstr, NUMERIC_VALUE_TYPES, opensBlock, type Instr } from '../wasm/instructions.ts';
 import { WasmByteReader, wasmSections } from '../wasm/wasm-bytes.ts';
 
-export class PrevalidationError extends Error {
+/** A module the feature gate refuses: the candidate's fault, `prevalidation`. */
+export class PrevalidationError extends InvalidCandidate {
   override readonly name = 'PrevalidationError';
+  constructor(detail: string) {
+    super('prevalidation', detail);
+  }
 }
 
 export interface FeatureOptions {
@@ -36,13 +43,11 @@ class R extends WasmByteReader {
   }
 }
 
-const NUM_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c]);
-
 function valtype(r: R, what: string): void {
   const t = r.byte();
   if (t === 0x7b) r.fail(`${what}: v128 needs SIMD`);
   if (t === 0x70 || t === 0x6f) r.fail(`${what}: reference types are not enabled`);
-  if (!NUM_TYPES.has(t)) r.fail(`${what}: unknown value type 0x${t.toString(16)}`);
+  if (!NUMERIC_VALUE_TYPES.has(t)) r.fail(`${what}: unknown value type 0x${t.toString(16)}`);
 }
 
 function limits(r: R, what: string): void {
@@ -60,6 +65,8 @@ function tableType(r: R): void {
   limits(r, 'table');
 }
 
+const MVP_CONSTANTS = new Set([0x41, 0x42, 0x43, 0x44]);
+
 /**
  * A constant expression: one MVP constant, or global.get of an imported immutable global, then end.
  * `importedGlobals` holds the mutability of each imported global. V8 also accepts global.get of a
@@ -68,38 +75,26 @@ function tableType(r: R): void {
  * ("global.get of mutable global"): bytecodealliance/wasm-tools crates/wasmparser/src/validator/
  * core.rs, VisitConstOperator `visit_global_get`.
  */
-function constExpr(r: R, importedGlobals: readonly boolean[]): void {
+function constExpr(r: R, importedGlobals: readonly boolean[], ins: Instr): void {
+  const at = r.pos;
   const op = r.byte();
-  if (op === 0x41) r.skipLeb(5);
-  else if (op === 0x42) r.skipLeb(10);
-  else if (op === 0x43) r.skip(4);
-  else if (op === 0x44) r.skip(8);
-  else if (op === 0x23) {
-    const g = r.u32();
-    if (g >= importedGlobals.length) r.fail(`constant expression: global.get of locally defined global ${g} (needs GC)`);
-    if (importedGlobals[g]) r.fail(`constant expression: global.get of mutable global ${g}`);
-  } else r.fail(`constant expression uses 0x${op.toString(16)} (extended constants / reference types are not enabled)`);
+  if (!MVP_CONSTANTS.has(op) && op !== 0x23) {
+    r.fail(`constant expression uses 0x${op.toString(16)} (extended constants / reference types are not enabled)`);
+  }
+  r.pos = at;
+  decodeInstr(r, ins);
+  if (op === 0x23) {
+    if (ins.a >= importedGlobals.length) r.fail(`constant expression: global.get of locally defined global ${ins.a} (needs GC)`);
+    if (importedGlobals[ins.a]) r.fail(`constant expression: global.get of mutable global ${ins.a}`);
+  }
   if (r.byte() !== 0x0b) r.fail('constant expression must be a single instruction (extended constants are not enabled)');
 }
 
-function blockType(r: R): void {
-  const t = r.b[r.pos];
-  if (t === 0x40 || NUM_TYPES.has(t)) {
-    r.pos++;
-    return;
-  }
-  if (t === 0x7b || t === 0x70 || t === 0x6f) r.fail('block type needs SIMD or reference types');
-  r.fail('block with a type index needs multi-value');
-}
-
-function memarg(r: R): void {
-  const align = r.u32();
-  if (align & 0x40) r.fail('memory index in memarg needs multi-memory');
-  r.u32();
-}
-
-/** Decode one function body's instructions. */
-function body(r: R, opts: FeatureOptions): void {
+/**
+ * Decode one function body's instructions. The decoder refuses every proposal outside the MVP and
+ * sign-extension; of the 0xfc instructions, the conversions are refused and bulk memory is gated.
+ */
+function body(r: R, opts: FeatureOptions, ins: Instr): void {
   const groups = r.u32();
   for (let g = 0; g < groups; g++) {
     r.u32();
@@ -107,97 +102,13 @@ function body(r: R, opts: FeatureOptions): void {
   }
   let depth = 1;
   while (depth > 0) {
-    const op = r.byte();
-    if (op === 0x0b) {
-      depth--;
-      continue;
+    decodeInstr(r, ins);
+    if (ins.op === 0x0b) depth--;
+    else if (opensBlock(ins.op)) depth++;
+    else if (ins.op === 0xfc) {
+      if (ins.sub <= 7) r.fail('non-trapping float-to-int conversions are not enabled');
+      if (!opts.bulkMemory) r.fail(`bulk memory operator 0xfc ${ins.sub} needs WasmExtBulkMemory`);
     }
-    if (op === 0x02 || op === 0x03 || op === 0x04) {
-      blockType(r);
-      depth++;
-      continue;
-    }
-    if (op === 0x05 || op === 0x00 || op === 0x01 || op === 0x0f || op === 0x1a || op === 0x1b) continue; // else unreachable nop return drop select
-    if (op === 0x0c || op === 0x0d) {
-      r.u32();
-      continue;
-    }
-    if (op === 0x0e) {
-      const n = r.u32();
-      for (let k = 0; k <= n; k++) r.u32();
-      continue;
-    }
-    if (op === 0x10) {
-      r.u32();
-      continue;
-    }
-    if (op === 0x11) {
-      r.u32();
-      if (r.byte() !== 0) r.fail('call_indirect on a table other than 0 needs reference types');
-      continue;
-    }
-    if (op >= 0x20 && op <= 0x24) {
-      r.u32();
-      continue;
-    }
-    if (op >= 0x28 && op <= 0x3e) {
-      memarg(r);
-      continue;
-    }
-    if (op === 0x3f || op === 0x40) {
-      if (r.byte() !== 0) r.fail('memory.size/grow on a memory other than 0 needs multi-memory');
-      continue;
-    }
-    if (op === 0x41) {
-      r.skipLeb(5);
-      continue;
-    }
-    if (op === 0x42) {
-      r.skipLeb(10);
-      continue;
-    }
-    if (op === 0x43) {
-      r.skip(4);
-      continue;
-    }
-    if (op === 0x44) {
-      r.skip(8);
-      continue;
-    }
-    if (op >= 0x45 && op <= 0xc4) continue; // numeric operators (0xc0..0xc4: sign-extension)
-    if (op === 0xfc) {
-      const sub = r.u32();
-      if (sub <= 7) r.fail('non-trapping float-to-int conversions are not enabled');
-      if (sub >= 8 && sub <= 17) {
-        if (!opts.bulkMemory) r.fail(`bulk memory operator 0xfc ${sub} needs WasmExtBulkMemory`);
-        if (sub === 8) {
-          r.u32();
-          if (r.byte() !== 0) r.fail('memory.init on a memory other than 0');
-        } else if (sub === 9) r.u32();
-        else if (sub === 10) {
-          if (r.byte() !== 0 || r.byte() !== 0) r.fail('memory.copy across memories');
-        } else if (sub === 11) {
-          if (r.byte() !== 0) r.fail('memory.fill on a memory other than 0');
-        } else if (sub === 12) {
-          r.u32();
-          if (r.byte() !== 0) r.fail('table.init on a table other than 0 needs reference types');
-        } else if (sub === 13) r.u32();
-        else if (sub === 14) {
-          if (r.byte() !== 0 || r.byte() !== 0) r.fail('table.copy across tables needs reference types');
-        } else r.fail(`table operator 0xfc ${sub} needs reference types`);
-        continue;
-      }
-      r.fail(`operator 0xfc ${sub} is not enabled`);
-    }
-    if (op === 0xfd) r.fail('SIMD instructions are not enabled');
-    if (op === 0xfe) r.fail('atomic instructions need threads');
-    if (op === 0xfb) r.fail('GC instructions are not enabled');
-    if (op === 0x12 || op === 0x13) r.fail('tail calls are not enabled');
-    if (op === 0x1c || (op >= 0x25 && op <= 0x26) || (op >= 0xd0 && op <= 0xd6)) r.fail(`operator 0x${op.toString(16)} needs reference types`);
-    if (op === 0x06 || op === 0x07 || op === 0x08 || op === 0x09 || op === 0x18 || op === 0x19 || op === 0x1f || op === 0x0a) {
-      r.fail('exception handling is not enabled');
-    }
-    r.fail(`unknown operator 0x${op.toString(16)}`);
   }
 }
 
@@ -206,6 +117,7 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
   const importedGlobals: boolean[] = [];
   let memories = 0;
   let tables = 0;
+  const ins = newInstr();
   for (const { id, start, end } of wasmSections(code, (m) => new PrevalidationError(m))) {
     const r = new R(code, start, end);
     switch (id) {
@@ -258,7 +170,7 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
         for (let k = 0; k < n; k++) {
           valtype(r, 'global');
           r.byte();
-          constExpr(r, importedGlobals);
+          constExpr(r, importedGlobals, ins);
         }
         break;
       }
@@ -267,7 +179,7 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
         for (let k = 0; k < n; k++) {
           const flags = r.u32();
           if (flags !== 0) r.fail(`element segment kind ${flags} needs bulk memory / reference types`);
-          constExpr(r, importedGlobals);
+          constExpr(r, importedGlobals, ins);
           const m = r.u32();
           for (let j = 0; j < m; j++) r.u32();
         }
@@ -278,7 +190,7 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
         for (let k = 0; k < n; k++) {
           const len = r.u32();
           const b = new R(code, r.pos, r.pos + len);
-          body(b, opts);
+          body(b, opts, ins);
           if (b.pos !== r.pos + len) b.fail('function body size mismatch');
           r.pos += len;
         }
@@ -291,7 +203,7 @@ export function checkFeatures(code: Uint8Array, opts: FeatureOptions): void {
           if (flags === 1 && !opts.bulkMemory) r.fail('passive data segments need WasmExtBulkMemory');
           if (flags === 2) r.fail('data segments for another memory need multi-memory');
           if (flags > 2) r.fail(`unknown data segment kind ${flags}`);
-          if (flags === 0) constExpr(r, importedGlobals);
+          if (flags === 0) constExpr(r, importedGlobals, ins);
           const len = r.u32();
           r.skip(len);
         }
