@@ -8,8 +8,12 @@
  * its own offset. parity-scale-codec rejects all of these, and a PVF's output is judged by
  * parity-scale-codec on every other validator, so the few combinators below add the missing checks.
  * They plug into scale-ts' own decoder protocol (`createDecoder`), so scale-ts codecs compose with them.
+ *
+ * Formats are defined once, as codecs: the strict codecs at the end of this file (each a strict
+ * decoder paired with scale-ts' encoder) compose with scale-ts' `Struct`, whose decoder then calls
+ * only strict decoders, and `CodecType` gives the TypeScript type.
  */
-import { compact, createDecoder, u8, u32, u64, type Decoder } from 'scale-ts';
+import { Bytes, compact, createCodec, createDecoder, Option, u8, u32, u64, Vector, type Codec, type Decoder, type Encoder } from 'scale-ts';
 
 export class ScaleError extends Error {
   override readonly name = 'ScaleError';
@@ -123,21 +127,16 @@ export function decodePrefix<T>(dec: Decoder<T>, input: Uint8Array, offset = 0):
   // from a view's offset (and a Node Buffer's slice is a view, not a copy).
   const copy = new Uint8Array(input.length - offset);
   copy.set(input.subarray(offset));
+  // Only the decoders' own ScaleError means malformed input (the strict combinators above check
+  // every length before scale-ts reads); anything else thrown here is a fault of ours.
   let consumed = 0;
-  try {
-    const value = createDecoder((raw) => {
-      const c = raw as Cursor;
-      const v = dec(c as unknown as Uint8Array);
-      consumed = c.i;
-      return v;
-    })(copy.buffer);
-    return { value, consumed };
-  } catch (e) {
-    // Only the decoders' own ScaleError means malformed input: the strict combinators above check
-    // every length before scale-ts reads. Anything else (a TypeError, an allocation failure) is a
-    // fault of ours and must not become a verdict against the input.
-    throw e;
-  }
+  const value = createDecoder((raw) => {
+    const c = raw as Cursor;
+    const v = dec(c as unknown as Uint8Array);
+    consumed = c.i;
+    return v;
+  })(copy.buffer);
+  return { value, consumed };
 }
 
 /** Decode and require that the whole input is consumed (parity-scale-codec `decode_all`). */
@@ -147,4 +146,33 @@ export function decodeAll<T>(dec: Decoder<T>, input: Uint8Array, what: string): 
     throw new ScaleError(`${input.length - consumed} trailing bytes after ${what}`);
   }
   return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strict codecs: the decoders above paired with their encoders, for composing with `Struct`.
+
+/** `Vec<u8>`. */
+export const bytes: Codec<Uint8Array> = createCodec(Bytes.enc(), bytesDec);
+
+/** `u32`, little endian. */
+export const u32Codec: Codec<number> = createCodec(u32.enc, u32Dec);
+
+/** `[u8; n]`; encoding a value of another length is an error, not a silent pad or cut. */
+export function fixedBytes(n: number): Codec<Uint8Array> {
+  const enc = Bytes.enc(n);
+  const checked: Encoder<Uint8Array> = (x) => {
+    if (x.length !== n) throw new ScaleError(`[u8; ${n}] must be ${n} bytes, got ${x.length}`);
+    return enc(x);
+  };
+  return createCodec(checked, fixedBytesDec(n));
+}
+
+/** `Option<T>`, tag 0 or 1 only. */
+export function option<T>(inner: Codec<T>): Codec<T | undefined> {
+  return createCodec(Option.enc(inner.enc), optionDec(inner.dec));
+}
+
+/** `Vec<T>` / `BoundedVec<T, max>` (see vecDec for the bound and size checks). */
+export function vec<T>(inner: Codec<T>, opts: { max?: number; minElemSize?: number; what?: string } = {}): Codec<T[]> {
+  return createCodec(Vector.enc(inner.enc), vecDec(inner.dec, opts));
 }
