@@ -5,7 +5,7 @@
  * then answers with one JSON line and exits. A worker that exits without a well-formed answer gave
  * no verdict.
  */
-import type { AbstainReason, InvalidReason } from '../core/candidate/verdict.ts';
+import { verdictFromError, type AbstainReason, type InvalidReason } from '../core/candidate/verdict.ts';
 import { boundLogs, boundString } from './logs.ts';
 
 /** The line a worker writes when the job starts (see watchdog.ts). */
@@ -112,6 +112,14 @@ export function frameRequest(request: Buffer): Buffer {
  * With `--serve`: answer framed requests one after another, one JSON line each, until stdin ends;
  * the host reuses the process across candidates (each job still gets a fresh instance).
  */
+/** A worker's answer for a thrown error, by the one verdict table (core/candidate/verdict.ts). */
+export function answerOf(e: unknown, logs: WorkerLog[]): WorkerResponse {
+  const v = verdictFromError(e);
+  return v.verdict === 'invalid'
+    ? { ok: false, verdict: 'invalid', reason: v.reason, detail: v.detail, logs }
+    : { ok: false, verdict: 'abstain', reason: v.reason, detail: v.detail, logs };
+}
+
 export function workerMain(handle: (request: Buffer) => Promise<WorkerResponse>): void {
   const answer = (r: WorkerResponse, then?: () => void) => process.stdout.write(serialiseAnswer(r) + '\n', then);
   const safe = async (req: Buffer): Promise<WorkerResponse> => {

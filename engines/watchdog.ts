@@ -15,6 +15,7 @@
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { STARTED_LINE } from './protocol.ts';
+import { InvalidCandidate } from '../core/candidate/verdict.ts';
 
 const WATCHDOG = `
 const { workerData } = require('node:worker_threads');
@@ -112,4 +113,17 @@ export function jobMemoryGrowth(clock: JobClock): number {
   const now = BigInt(process.memoryUsage.rss()) - Atomics.load(c, 1);
   const seen = Atomics.load(c, 2);
   return Number(now > seen ? now : seen);
+}
+
+/**
+ * PrecheckingMaxMemory, checked the same way by every engine when a preparation job ends: the
+ * resident set grew by more than `maxMemoryBytes` → InvalidCandidate (prevalidation; polkadot:
+ * PrepareError::OutOfMemory, deterministic). Returns the growth.
+ */
+export function preparationMemory(clock: JobClock, maxMemoryBytes: number | undefined): number {
+  const grew = jobMemoryGrowth(clock);
+  if (maxMemoryBytes !== undefined && grew > maxMemoryBytes) {
+    throw new InvalidCandidate('prevalidation', `preparation used more than ${maxMemoryBytes} bytes of memory (PrecheckingMaxMemory): ${grew} bytes`);
+  }
+  return grew;
 }

@@ -6,7 +6,8 @@
  * write it, call `validate_block(ptr, len)`, and read back the returned span.
  */
 import { InvalidCandidate } from '../../core/candidate/verdict.ts';
-import { parseModule, memoryOf, WasmFormatError, type WasmModuleInfo } from '../../core/wasm/wasm.ts';
+import { memoryOf, type WasmModuleInfo } from '../../core/wasm/wasm.ts';
+import { compileOrInvalid, readModuleOrInvalid } from '../compile.ts';
 import {
   HostState,
   LinkError,
@@ -39,21 +40,8 @@ export interface Prepared {
  * it exports validate_block, a memory and __heap_base is judged at execution, as in polkadot.
  */
 export async function compileModule(code: Uint8Array): Promise<Prepared> {
-  let info: WasmModuleInfo;
-  try {
-    info = parseModule(code);
-  } catch (e) {
-    if (e instanceof WasmFormatError) throw new InvalidCandidate('prevalidation', e.message);
-    throw e;
-  }
-  let module: WebAssembly.Module;
-  try {
-    module = await WebAssembly.compile(code);
-  } catch (e) {
-    if (e instanceof WebAssembly.CompileError) throw new InvalidCandidate('prevalidation', `compile error: ${e.message}`);
-    throw e;
-  }
-  return { info, module };
+  const info = readModuleOrInvalid(code);
+  return { info, module: await compileOrInvalid(code) };
 }
 
 export interface Instantiated {

@@ -10,10 +10,9 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { verdictFromError } from '../../core/candidate/verdict.ts';
 import { initZstd } from '../../core/candidate/blob.ts';
-import { decodeRequest, resourceError, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
-import { jobCpuMs, jobMemoryGrowth, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
+import { answerOf, decodeRequest, resourceError, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
+import { jobCpuMs, preparationMemory, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
 import { callValidateBlock, compileModule, instantiatePvf } from './execute.ts';
 
 export const JOB_STACK_MB = 256;
@@ -38,21 +37,11 @@ async function prepareJob({ header, code, clock }: Job): Promise<WorkerResponse>
     const t0 = performance.now();
     await compileModule(code);
     const compileMs = performance.now() - t0;
-    const grew = jobMemoryGrowth(clock);
-    if (header.maxMemoryBytes !== undefined && grew > header.maxMemoryBytes) {
-      return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: `preparation used more than ${header.maxMemoryBytes} bytes of memory (PrecheckingMaxMemory): ${grew} bytes`, logs: [] };
-    }
+    const grew = preparationMemory(clock, header.maxMemoryBytes);
     return { ok: true, raw: '', logs: [], timings: { compileMs, jobCpuMs: jobCpuMs(clock), prepareMemoryBytes: grew, workerMaxRssKb: process.resourceUsage().maxRSS } };
   } catch (e) {
     return answerOf(e, []);
   }
-}
-
-function answerOf(e: unknown, logs: WorkerLog[]): WorkerResponse {
-  const v = verdictFromError(e);
-  return v.verdict === 'invalid'
-    ? { ok: false, verdict: 'invalid', reason: v.reason, detail: v.detail, logs }
-    : { ok: false, verdict: 'abstain', reason: v.reason, detail: v.detail, logs };
 }
 
 async function execute({ header, code, params, clock }: Job): Promise<WorkerResponse> {

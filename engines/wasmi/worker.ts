@@ -4,11 +4,13 @@
  * build bundles into this worker. Run by the node binary of the engine's `runsOn` v8 engine.
  */
 import { get_runtime_version, run_task } from '@acala-network/chopsticks-executor';
-import { decodeRequest, workerMain, type WorkerLog, type WorkerResponse } from '../protocol.ts';
-import { jobCpuMs, jobMemoryGrowth, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
+import { answerOf, decodeRequest, workerMain, type WorkerLog, type WorkerResponse } from '../protocol.ts';
+import { jobCpuMs, preparationMemory, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
 import { LogBuffer, boundString } from '../logs.ts';
 import { withVersionSections } from '../../core/wasm/version-sections.ts';
-import { WasmFormatError, memoryOf, parseModule, type WasmModuleInfo } from '../../core/wasm/wasm.ts';
+import { memoryOf, type WasmModuleInfo } from '../../core/wasm/wasm.ts';
+import { InvalidCandidate } from '../../core/candidate/verdict.ts';
+import { readModuleOrInvalid, validateOrInvalid } from '../compile.ts';
 
 /** Executors before 1.1 take mockSignatureHost as a boolean, later ones (1.2.8 and 1.5.1 checked) as a number. */
 declare const __MOCK_SIGNATURE_AS_BOOL__: boolean | undefined;
@@ -57,24 +59,9 @@ const PVF_FAULTS = [
  * such a module at preparation, PrepareError::Preparation, deterministic) and parse it. Pre-checking
  * runs exactly this, then smoldot's own compilation.
  */
-function compileFault(wasm: Uint8Array): { fault?: Extract<WorkerResponse, { ok: false }>; info?: WasmModuleInfo } {
-  const prevalidation = (detail: string) => ({ fault: { ok: false as const, verdict: 'invalid' as const, reason: 'prevalidation' as const, detail, logs: [] } });
-  if (!WebAssembly.validate(wasm)) {
-    let why = 'the module is not valid Wasm';
-    try {
-      new WebAssembly.Module(wasm);
-    } catch (e) {
-      if (!(e instanceof WebAssembly.CompileError)) throw e;
-      why = e.message;
-    }
-    return prevalidation(`compile error: ${why}`);
-  }
-  try {
-    return { info: parseModule(wasm) };
-  } catch (e) {
-    if (e instanceof WasmFormatError) return prevalidation(e.message);
-    throw e;
-  }
+function checkModule(wasm: Uint8Array): WasmModuleInfo {
+  validateOrInvalid(wasm);
+  return readModuleOrInvalid(wasm);
 }
 
 /**
@@ -84,8 +71,8 @@ function compileFault(wasm: Uint8Array): { fault?: Extract<WorkerResponse, { ok:
  * validate_block export), with the same verdict: `invalid execution-error`, as polkadot judges a
  * module it compiled but cannot instantiate or call.
  */
-function shapeFault(info: WasmModuleInfo, maxPages: number): Extract<WorkerResponse, { ok: false }> | undefined {
-  const invalid = (detail: string) => ({ ok: false as const, verdict: 'invalid' as const, reason: 'execution-error' as const, detail, logs: [] });
+function shapeFault(info: WasmModuleInfo, maxPages: number): InvalidCandidate | undefined {
+  const invalid = (detail: string) => new InvalidCandidate('execution-error', detail);
   const mem = memoryOf(info);
   if (!mem) return invalid('the module has no linear memory');
   const maximum = Math.min(mem.limits.max ?? maxPages, maxPages);
@@ -108,6 +95,8 @@ async function handle(request: Buffer): Promise<WorkerResponse> {
   const watchdog = await startWatchdog(header.timeoutMs, header.mode === 'prepare' ? (header.maxMemoryBytes ?? 0) : 0);
   try {
     return header.mode === 'prepare' ? await prepare(code, header.maxPages, header.maxMemoryBytes, watchdog.clock) : await run(code, params, header.maxPages, watchdog.clock);
+  } catch (e) {
+    return answerOf(e, []);
   } finally {
     await watchdog.terminate();
   }
@@ -122,29 +111,23 @@ async function handle(request: Buffer): Promise<WorkerResponse> {
 async function prepare(code: Uint8Array, maxPages: number, maxMemoryBytes: number | undefined, clock: JobClock): Promise<WorkerResponse> {
   startJobClock(clock);
   const t0 = performance.now();
-  const { fault, info } = compileFault(code);
-  if (fault) return fault;
-  if (!shapeFault(info!, maxPages)) {
+  const info = checkModule(code);
+  if (!shapeFault(info, maxPages)) {
     try {
       await get_runtime_version('0x' + Buffer.from(withVersionSections(code)).toString('hex'));
     } catch (e) {
       return smoldotError(boundString(e instanceof Error ? e.message : String(e)));
     }
   }
-  const grew = jobMemoryGrowth(clock);
-  if (maxMemoryBytes !== undefined && grew > maxMemoryBytes) {
-    return { ok: false, verdict: 'invalid', reason: 'prevalidation', detail: `preparation used more than ${maxMemoryBytes} bytes of memory (PrecheckingMaxMemory): ${grew} bytes`, logs: [] };
-  }
+  const grew = preparationMemory(clock, maxMemoryBytes);
   return { ok: true, raw: '', logs: [], timings: { compileMs: performance.now() - t0, jobCpuMs: jobCpuMs(clock), prepareMemoryBytes: grew, workerMaxRssKb: process.resourceUsage().maxRSS } };
 }
 
 async function run(code: Uint8Array, params: Uint8Array, maxPages: number, clock: JobClock): Promise<WorkerResponse> {
   // Validation belongs to preparation (polkadot validates at prepare time, under the prepare
   // timeout), so it runs before the job clock starts; the host's start-up deadline bounds it.
-  const { fault, info } = compileFault(code);
-  if (fault) return fault;
-  const shape = shapeFault(info!, maxPages);
-  if (shape) return shape;
+  const shape = shapeFault(checkModule(code), maxPages);
+  if (shape) throw shape;
   const wasm = withVersionSections(code);
   const wasmHex = '0x' + Buffer.from(wasm).toString('hex');
   const paramsHex = '0x' + Buffer.from(params).toString('hex');
