@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, SHARED, SKIP_SHARED, pvf } from './support/pvfs.ts';
@@ -119,6 +119,29 @@ describe('dist/pvf, the single executable', { skip: SKIP }, () => {
     const worker = join(dir, 'worker.cjs');
     const good = readFileSync(worker);
     appendFileSync(worker, '\nprocess.stdout.write(JSON.stringify({ok:true,raw:"00",logs:[],timings:{}})+"\\n");process.exit(0);\n');
+    const r = pvfRun(['validate', '--sample', '--engine', e.id, '--json'], { PVF_CACHE_DIR: cache });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { verdict: string }).verdict, 'valid');
+    assert.deepEqual(readFileSync(join(cache, 'engines', readdirSync(join(cache, 'engines'))[0], 'worker.cjs')), good);
+  });
+
+  it('a stamped cached engine changed in place (same size, mtime set back) is detected and re-extracted', () => {
+    const cache = join(tmp, 'cache-stamp');
+    const e = engines.find((x) => x.family === 'v8')!;
+    // The first run extracts; a later one hashes the copy in full and leaves the stamp.
+    for (let k = 0; k < 3; k++) assert.equal(pvfRun(['validate', '--sample', '--engine', e.id], { PVF_CACHE_DIR: cache }).code, 0);
+    const dir = join(cache, 'engines', readdirSync(join(cache, 'engines'))[0]);
+    assert.ok(existsSync(join(dir, '.verified')), 'no stamp after three runs');
+    const worker = join(dir, 'worker.cjs');
+    const good = readFileSync(worker);
+    const st = statSync(worker);
+    const bad = Buffer.from(good);
+    bad.write('process.stdout.write(JSON.stringify({ok:true,raw:"00",logs:[],timings:{}})+"\\n");process.exit(0);//', 0);
+    chmodSync(worker, 0o600);
+    writeFileSync(worker, bad);
+    chmodSync(worker, st.mode);
+    utimesSync(worker, st.atime, st.mtime);
+    assert.equal(statSync(worker).size, st.size);
     const r = pvfRun(['validate', '--sample', '--engine', e.id, '--json'], { PVF_CACHE_DIR: cache });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal((JSON.parse(r.stdout) as { verdict: string }).verdict, 'valid');

@@ -2,8 +2,9 @@
  * The engines a pvf binary carries, read from its own ELF sections, and the cache they are
  * extracted to. Only the section of the engine a request needs is read; it is verified against the
  * manifest, decompressed, verified again, written to a temporary directory (files fsynced) and
- * renamed into place, so no process ever runs a partial engine. Every process re-hashes a cached
- * engine before its first use; a cached engine that no longer matches is replaced.
+ * renamed into place, so no process ever runs a partial engine; all of it streamed (extract.ts).
+ * A process uses a cached engine only after hashing it in full, or when its verification stamp
+ * (stamp.ts) shows no file changed since a full hash; one that no longer matches is replaced.
  */
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import {
@@ -11,22 +12,20 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
   statSync,
-  writeSync,
-  chmodSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HostFault } from '../../core/candidate/verdict.ts';
-import { initZstd, zstdDecompressBoundedSync } from '../../core/candidate/blob.ts';
 import { ElfError, listSections, readSection, type ElfSection } from './elf.ts';
 import { MANIFEST_SECTION, SIGNATURE_SECTION, parseBinaryManifest, type BinaryManifest, type EngineEntry } from './manifest.ts';
-import { sha256Hex, unpackPayload } from './payload.ts';
+import { sha256Hex, sha256OfFile } from './payload.ts';
+import { extractEngineTo, ExtractError } from './extract.ts';
+import { identities, nowNs, recordStamp, stampHolds } from './stamp.ts';
 
 /**
  * The cache directory, always absolute: engines run as workers in their own empty working
@@ -113,35 +112,40 @@ export class EngineStore {
     return bytes;
   }
 
-  async payload(e: EngineEntry): Promise<Buffer> {
-    const compressed = this.readCompressed(e);
-    await initZstd();
-    let raw: Buffer;
-    try {
-      raw = Buffer.from(zstdDecompressBoundedSync(compressed, e.size));
-    } catch (err) {
-      throw new HostFault('engine-unavailable', `engine ${e.id}: cannot decompress its section: ${(err as Error).message}`);
-    }
-    if (sha256Hex(raw) !== e.sha256) throw new HostFault('engine-unavailable', `engine ${e.id}: payload does not match the manifest`);
-    return raw;
-  }
-
   dirOf(e: EngineEntry, root = cacheRoot()): string {
     return join(root, 'engines', `${e.id}-${e.sha256.slice(0, 16)}`);
   }
 
-  /** True when the cached copy exists and every file matches the manifest (hashes the files). */
+  /** True when the cached copy exists and every file matches the manifest (hashes every file, in chunks). */
   cachedIntact(e: EngineEntry, dir = this.dirOf(e)): boolean {
     try {
       for (const f of e.files) {
         const p = join(dir, f.name);
         if (statSync(p).size !== f.size) return false;
-        if (sha256Hex(readFileSync(p)) !== f.sha256) return false;
+        if (sha256OfFile(p) !== f.sha256) return false;
       }
       return true;
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Whether a cached copy can be used: its stamp holds (stamp.ts: every file's stat unchanged since
+   * a full hash), or a full hash now matches, after which it is stamped for the next process.
+   */
+  private cachedUsable(e: EngineEntry, dir: string, stamped: boolean): boolean {
+    if (stamped && stampHolds(dir, e)) return true;
+    let before;
+    try {
+      before = identities(dir, e);
+    } catch {
+      return false;
+    }
+    const start = nowNs();
+    if (!this.cachedIntact(e, dir)) return false;
+    if (stamped) recordStamp(dir, e, before, start);
+    return true;
   }
 
   isExtracted(e: EngineEntry): boolean {
@@ -161,7 +165,9 @@ export class EngineStore {
     const dir = opts.to ? opts.to : this.dirOf(e, root);
     if (this.verified.has(dir)) return dir;
     if (!opts.to) secureDir(root);
-    if (this.cachedIntact(e, dir)) {
+    // Only the cache gets stamps; a directory given with --to is always hashed in full.
+    const stamped = !opts.to;
+    if (this.cachedUsable(e, dir, stamped)) {
       this.verified.add(dir);
       return dir;
     }
@@ -181,27 +187,21 @@ export class EngineStore {
     } catch {
       /* nothing there */
     }
-    const files = unpackPayload(await this.payload(e));
+    const s = this.sections.find((x) => x.name === e.section);
+    if (!s) throw new HostFault('engine-unavailable', `engine ${e.id}: section ${e.section} is missing from ${this.binary}`);
     const tmp = join(parent, `.tmp-${e.id}-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       mkdirSync(tmp, { mode: 0o700 });
-      for (const f of files) {
-        const fd = openSync(join(tmp, f.name), 'wx', 0o600);
-        try {
-          let at = 0;
-          while (at < f.data.length) at += writeSync(fd, f.data, at, f.data.length - at);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-        chmodSync(join(tmp, f.name), f.mode & 0o700);
-      }
+      await extractEngineTo(this.binary, s, e, tmp);
       const dfd = openSync(tmp, 'r');
       fsyncSync(dfd);
       closeSync(dfd);
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
-      throw ioFault(`cannot extract engine ${e.id} to ${parent}`, err);
+      if (err instanceof ExtractError) throw new HostFault('engine-unavailable', `engine ${e.id}: ${err.message}`);
+      // A failed system call (ENOSPC, EACCES, EIO…) is this machine; anything else broke decompression.
+      if ((err as NodeJS.ErrnoException).syscall !== undefined) throw ioFault(`cannot extract engine ${e.id} to ${parent}`, err);
+      throw new HostFault('engine-unavailable', `engine ${e.id}: cannot decompress its section: ${(err as Error).message}`);
     }
     try {
       renameSync(tmp, dir);
@@ -209,9 +209,10 @@ export class EngineStore {
       rmSync(tmp, { recursive: true, force: true });
       const code = (err as NodeJS.ErrnoException).code;
       // Another process finished first: use its copy if it is intact.
-      if (!(code === 'ENOTEMPTY' || code === 'EEXIST') || !this.cachedIntact(e, dir)) throw ioFault(`cannot install engine ${e.id}`, err);
+      if (!(code === 'ENOTEMPTY' || code === 'EEXIST') || !this.cachedUsable(e, dir, stamped)) throw ioFault(`cannot install engine ${e.id}`, err);
     }
-    if (!this.cachedIntact(e, dir)) throw new HostFault('io-error', `engine ${e.id}: the extracted copy does not verify`);
+    // The files were hashed as they were written; read back once, they are stamped (when old enough).
+    if (!this.cachedUsable(e, dir, stamped)) throw new HostFault('io-error', `engine ${e.id}: the extracted copy does not verify`);
     this.verified.add(dir);
     return dir;
   }
