@@ -9,6 +9,8 @@
  *   (empty cache) and warm validation per engine, `--version` start-up, a worker's peak RSS.
  * - conformance throughput with 1 and 2 jobs against the in-process ceiling.
  * - the CLI end to end: `dist/pvf validate --sample` as a process, against `node -e 0`.
+ * - the per-candidate overhead table (scripts/bench-table.ts), each row a ratio measured here;
+ *   `npm run bench -- --table` prints only that.
  * Prints medians over repeated runs; ratios are what to compare across machines.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { parseHex } from '../core/primitives/hex.ts';
 import { inProcessV8 } from '../engines/v8/index.ts';
 import { compileModule, instantiatePvf } from '../engines/v8/execute.ts';
 import { memoryOf, parseModule } from '../core/wasm/wasm.ts';
+import { benchTable } from './bench-table.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const shared = join(root, '../shared/fixtures');
@@ -61,6 +64,16 @@ async function adder(name: string, code: Uint8Array, params: Uint8Array): Promis
 }
 
 console.log(`node ${process.version}, v8 ${process.versions.v8}`);
+if (process.argv.includes('--table')) {
+  // Only the per-candidate overhead table: `npm run bench -- --table`.
+  const bin = join(root, 'dist/pvf');
+  const store = existsSync(bin) ? EngineStore.open(bin) : undefined;
+  if (!store || !existsSync(shared)) throw new Error('the table needs dist/pvf (npm run build) and ../shared/fixtures');
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
+  delete env.NODE_EXTRA_CA_CERTS; // adds ~80 ms to every node start in this sandbox
+  await benchTable(bin, store, shared, env);
+  process.exit(0);
+}
 await adder('own adder (WAT)', await assembleWatFile(join(root, 'tests/pvfs/adder.wat')), sampleParams());
 
 if (existsSync(shared)) {
@@ -193,6 +206,8 @@ if (store) {
   const version = await median(7, () => spawnSync(bin, ['--version'], { env }));
   const node0 = await median(7, () => spawnSync(process.execPath, ['-e', '0'], { env }));
   console.log(`${'dist/pvf --version'.padEnd(28)} ${fmt(version)}   node -e 0 ${fmt(node0)}   ratio ${(version / node0).toFixed(2)}`);
+  if (existsSync(shared)) await benchTable(bin, store, shared, env);
+  else console.log('../shared/fixtures absent: skipping the per-candidate overhead table');
 }
 if (existsSync(bin)) {
   const env = { ...process.env };

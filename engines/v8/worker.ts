@@ -4,16 +4,17 @@
  *
  * The job runs on a thread with a 256 MiB stack (polkadot's native stack limit): the deterministic
  * stack limiter injected by prepare, not V8's default ~1 MiB stack, must decide where recursion
- * stops. The main thread only reads the request, starts the CPU-time watchdog and prints. The job
- * thread compiles the module (polkadot's preparation), then starts the job's clock (watchdog.ts)
- * and instantiates and calls `validate_block`: only that is charged to the candidate's budget.
+ * stops. The main thread only reads the request, runs the CPU-time watchdog while it waits, and
+ * prints. The job thread compiles the module (polkadot's preparation), then starts the job's clock
+ * (watchdog.ts) and instantiates and calls `validate_block`: only that is charged to the
+ * candidate's budget.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { initZstd } from '../../core/candidate/blob.ts';
 import { answerOf, decodeRequest, resourceError, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
-import { jobCpuMs, preparationMemory, startJobClock, startWatchdog, type JobClock } from '../watchdog.ts';
-import { callValidateBlock, compileModule, instantiatePvf } from './execute.ts';
+import { jobCpuMs, preparationMemory, startJobClock, watchOnThisThread, type JobClock } from '../watchdog.ts';
+import { callValidateBlock, compileModule, instantiatePvf, type Prepared } from './execute.ts';
 
 export const JOB_STACK_MB = 256;
 
@@ -22,6 +23,37 @@ interface Job {
   code: Uint8Array;
   params: Uint8Array;
   clock: JobClock;
+  /** The module compiled from exactly these code bytes by an earlier job of this process. */
+  compiled?: Prepared;
+}
+
+/** What a job thread sends back: the answer, and the module it compiled (for the next job). */
+interface JobResult {
+  response: WorkerResponse;
+  compiled?: Prepared;
+}
+
+/**
+ * Kept-alive workers (smoke, conformance) run many jobs on the same code: the main thread keeps the
+ * last few compiled modules, each with the exact bytes it was compiled from, and hands one to a job
+ * whose code is byte-for-byte equal (compared in full, never by a hash or key the host sends). A
+ * WebAssembly.Module is shared between threads; every job still instantiates afresh in a fresh
+ * thread. Compilation is not part of the job's clock, so verdicts and budgets are unchanged.
+ */
+const KEEP_COMPILED = 4;
+const compiledModules: Array<{ code: Uint8Array; compiled: Prepared }> = [];
+
+function compiledFor(code: Uint8Array): Prepared | undefined {
+  const k = compiledModules.findIndex((c) => Buffer.from(c.code.buffer, c.code.byteOffset, c.code.byteLength).equals(code));
+  if (k < 0) return undefined;
+  const [hit] = compiledModules.splice(k, 1);
+  compiledModules.push(hit);
+  return hit.compiled;
+}
+
+function keepCompiled(code: Uint8Array, compiled: Prepared): void {
+  compiledModules.push({ code, compiled });
+  if (compiledModules.length > KEEP_COMPILED) compiledModules.shift();
 }
 
 /**
@@ -44,12 +76,14 @@ async function prepareJob({ header, code, clock }: Job): Promise<WorkerResponse>
   }
 }
 
-async function execute({ header, code, params, clock }: Job): Promise<WorkerResponse> {
+async function execute({ header, code, params, clock, compiled: given }: Job): Promise<JobResult> {
   let logs: WorkerLog[] = [];
+  let compiled: Prepared | undefined;
+  const answer = (response: WorkerResponse): JobResult => ({ response, compiled: given ? undefined : compiled });
   try {
     await initZstd();
     const t0 = performance.now();
-    const compiled = await compileModule(code);
+    compiled = given ?? (await compileModule(code));
     const t1 = performance.now();
     startJobClock(clock);
     const inst = await instantiatePvf(compiled, { maxPages: header.maxPages });
@@ -57,14 +91,11 @@ async function execute({ header, code, params, clock }: Job): Promise<WorkerResp
     const t2 = performance.now();
     const raw = callValidateBlock(inst, params);
     const t3 = performance.now();
-    return {
-      ok: true,
-      raw: Buffer.from(raw).toString('hex'),
-      logs,
-      timings: { compileMs: t1 - t0, instantiateMs: t2 - t1, executeMs: t3 - t2, jobCpuMs: jobCpuMs(clock), workerMaxRssKb: process.resourceUsage().maxRSS },
-    };
+    const timings: Record<string, number> = { compileMs: t1 - t0, instantiateMs: t2 - t1, executeMs: t3 - t2, jobCpuMs: jobCpuMs(clock), workerMaxRssKb: process.resourceUsage().maxRSS };
+    if (given) timings.compiledFromEarlierJob = 1;
+    return answer({ ok: true, raw: Buffer.from(raw).toString('hex'), logs, timings });
   } catch (e) {
-    return answerOf(e, logs);
+    return answer(answerOf(e, logs));
   }
 }
 
@@ -82,11 +113,16 @@ function jobThread(script: string, job: Job): Worker {
 
 async function handle(request: Buffer): Promise<WorkerResponse> {
   const decoded = decodeRequest(request);
-  const watchdog = await startWatchdog(decoded.header.timeoutMs, decoded.header.mode === 'prepare' ? (decoded.header.maxMemoryBytes ?? 0) : 0);
+  // This thread only waits for the job thread: it is the watchdog (no thread of its own to start).
+  const watchdog = watchOnThisThread(decoded.header.timeoutMs, decoded.header.mode === 'prepare' ? (decoded.header.maxMemoryBytes ?? 0) : 0);
+  const execute = decoded.header.mode !== 'prepare';
   try {
     return await new Promise<WorkerResponse>((resolve) => {
-      const t = jobThread(process.argv[1], { ...decoded, clock: watchdog.clock });
-      t.once('message', (m: WorkerResponse) => resolve(m));
+      const t = jobThread(process.argv[1], { ...decoded, clock: watchdog.clock, compiled: execute ? compiledFor(decoded.code) : undefined });
+      t.once('message', (m: JobResult) => {
+        if (m.compiled) keepCompiled(decoded.code, m.compiled);
+        resolve(m.response);
+      });
       t.once('error', (e) => resolve({ ok: false, verdict: 'abstain', reason: resourceError(e) ? 'io-error' : 'internal-error', detail: `job thread failed: ${e.message}`, logs: [] }));
     });
   } finally {
@@ -98,5 +134,5 @@ if (isMainThread) {
   workerMain(handle);
 } else {
   const job = workerData as Job;
-  void (job.header.mode === 'prepare' ? prepareJob(job) : execute(job)).then((r) => parentPort?.postMessage(r));
+  void (job.header.mode === 'prepare' ? prepareJob(job).then((response): JobResult => ({ response })) : execute(job)).then((r) => parentPort?.postMessage(r));
 }

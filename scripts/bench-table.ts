@@ -1,0 +1,147 @@
+/**
+ * The performance table of the per-candidate overhead (issue 11), every row a ratio measured in
+ * this one run against its baseline, the two commands alternated and medians taken, because these
+ * machines are noisy. Called by `npm run bench` (scripts/bench.ts) when dist/pvf is built and
+ * ../shared/fixtures is present.
+ *
+ * Rows: warm `validate` of polkadot-sdk's adder vs a bare node script on the same bytes; a real
+ * statemine block, whole process, v8 vs wasmi; `conformance` per statemine candidate vs the
+ * worker's own instantiate + execute; peak memory and time of a cold process that extracts an
+ * engine; cold extraction per family.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EngineStore } from '../engines/store/store.ts';
+
+const RUNS = 10;
+
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): { ms: number; stdout: string; status: number | null } {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { ms: performance.now() - t, stdout: r.stdout, status: r.status };
+}
+
+/** Run `a` and `b` alternately RUNS times; the medians of each. */
+function alternate(a: () => number, b: () => number): [number, number] {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let k = 0; k < RUNS; k++) {
+    xs.push(a());
+    ys.push(b());
+  }
+  return [medianOf(xs), medianOf(ys)];
+}
+
+/** Peak RSS (KiB) of a process, by /usr/bin/time when the machine has it. */
+function peakKb(cmd: string, args: string[], env: NodeJS.ProcessEnv): number | undefined {
+  if (!existsSync('/usr/bin/time')) return undefined;
+  const r = spawnSync('/usr/bin/time', ['-f', 'PEAK %M', cmd, ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const m = /PEAK (\d+)/.exec(r.stderr);
+  return m ? Number(m[1]) : undefined;
+}
+
+const BARE_SCRIPT = `
+import { readFileSync } from 'node:fs';
+const [wasm, hex] = process.argv.slice(2);
+const params = Buffer.from(hex.replace(/^0x/, ''), 'hex');
+const module = await WebAssembly.compile(readFileSync(wasm));
+const imports = { env: {} };
+for (const i of WebAssembly.Module.imports(module)) {
+  imports[i.module] ??= {};
+  imports[i.module][i.name] = i.kind === 'memory' ? new WebAssembly.Memory({ initial: 32, maximum: 2080 }) : () => 0;
+}
+const { exports } = await WebAssembly.instantiate(module, imports);
+const at = exports.__heap_base.value;
+new Uint8Array(exports.memory.buffer).set(params, at);
+const r = exports.validate_block(at, params.length);
+const ptr = Number(r & 0xffffffffn), len = Number(r >> 32n);
+process.stdout.write(Buffer.from(exports.memory.buffer, ptr, len).toString('hex') + '\\n');
+`;
+
+export async function benchTable(bin: string, store: EngineStore, shared: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'pvf-bench-table-'));
+  const cache = join(tmp, 'cache');
+  const e = { ...env, PVF_CACHE_DIR: cache };
+  const v8 = store.manifest.engines.filter((x) => x.family === 'v8').at(-1)!;
+  const wasmi = store.manifest.engines.filter((x) => x.family === 'wasmi').at(-1)!;
+  const rows: string[] = [];
+  const row = (what: string, measured: string, goal: string) => rows.push(`| ${what} | ${measured} | ${goal} |`);
+  try {
+    // 1. Warm validate of the real adder vs a bare node script (the engine's own node) on the same bytes.
+    const adder = join(shared, 'adder/test_parachain_adder.wasm');
+    const vectors = JSON.parse(readFileSync(join(shared, 'adder/adder_vectors.json'), 'utf8')) as { valid: Array<{ validation_params: string }> };
+    const params = vectors.valid[0].validation_params;
+    const validate = ['validate', '--code', adder, '--params', params, '--engine', v8.id];
+    if (timed(bin, validate, e).status !== 0) throw new Error('pvf validate of the adder failed');
+    const node = join(cache, 'engines', readdirSync(join(cache, 'engines')).find((d) => d.startsWith(v8.id))!, 'node');
+    const script = join(tmp, 'bare.mjs');
+    writeFileSync(script, BARE_SCRIPT);
+    const bare = timed(node, [script, adder, params], e);
+    if (bare.status !== 0) throw new Error('the bare adder script failed');
+    const [pvfMs, bareMs] = alternate(() => timed(bin, validate, e).ms, () => timed(node, [script, adder, params], e).ms);
+    row(`warm \`pvf validate\` of the real adder vs a bare \`node\` script (${v8.id}'s node)`, `${pvfMs.toFixed(0)} ms vs ${bareMs.toFixed(0)} ms: **${(pvfMs / bareMs).toFixed(2)}x**`, '≤ 1.5x');
+
+    // 2.–3. Real statemine blocks.
+    const { buildCorpus } = await import('./candidates/build-corpus.ts');
+    const corpus = join(tmp, 'corpus');
+    await buildCorpus({ out: corpus, shared, blocks: 5, log: () => {} });
+    for (const n of readdirSync(corpus)) if (!/^statemine-1000000-block-\d+$/.test(n) && n !== 'statemine-1000000.wasm') rmSync(join(corpus, n), { recursive: true, force: true });
+    const blocks = readdirSync(corpus).filter((n) => n.startsWith('statemine-1000000-block-'));
+    const code = join(corpus, 'statemine-1000000.wasm');
+    const pov = join(corpus, blocks[0], 'candidate.pov');
+    const onEngine = (id: string) => ['validate', '--code', code, '--pov-file', pov, '--engine', id, '--json'];
+    for (const id of [v8.id, wasmi.id]) if (timed(bin, onEngine(id), e).status !== 0) throw new Error(`statemine block on ${id} is not valid`);
+    const [v8Ms, wasmiMs] = alternate(() => timed(bin, onEngine(v8.id), e).ms, () => timed(bin, onEngine(wasmi.id), e).ms);
+    row(`a real statemine block, whole \`pvf validate\` process, ${v8.id} vs ${wasmi.id}`, `${(v8Ms / 1000).toFixed(2)} s vs ${(wasmiMs / 1000).toFixed(2)} s: **${(wasmiMs / v8Ms).toFixed(1)}x**`, '≥ 6x whole process');
+
+    const instExec = medianOf(
+      Array.from({ length: RUNS }, () => {
+        const t = (JSON.parse(timed(bin, onEngine(v8.id), e).stdout) as { timings: Record<string, number> }).timings;
+        return t.instantiateMs + t.executeMs;
+      }),
+    );
+    const conformance = ['conformance', '--corpus', corpus, '--engines', v8.id, '--jobs', '1'];
+    if (timed(bin, conformance, e).status !== 0) throw new Error('conformance over the statemine blocks failed');
+    const perCandidate = medianOf(Array.from({ length: 5 }, () => timed(bin, conformance, e).ms)) / blocks.length;
+    row(`\`pvf conformance\`, ${blocks.length} statemine blocks, one engine, one job: per candidate vs the worker's instantiate + execute`, `${perCandidate.toFixed(0)} ms vs ${instExec.toFixed(0)} ms: **${(perCandidate / instExec).toFixed(2)}x**`, '≤ 1.25x');
+
+    // 5.–6. Cold processes: a fresh cache each time.
+    const cold = (id: string, k: number): number => {
+      const c = join(tmp, `cold-${id}-${k}`);
+      const ms = timed(bin, ['engines', 'extract', id, '--to', join(c, 'out')], { ...env, PVF_CACHE_DIR: c }).ms;
+      rmSync(c, { recursive: true, force: true });
+      return ms;
+    };
+    const [v8Cold, wasmiCold] = alternate(
+      (() => {
+        let k = 0;
+        return () => cold(v8.id, k++);
+      })(),
+      (() => {
+        let k = 0;
+        return () => cold(wasmi.id, k++);
+      })(),
+    );
+    row('cold extraction (`pvf engines extract ID --to DIR`, whole process) of a v8 engine / a wasmi engine', `${(v8Cold / 1000).toFixed(2)} s / ${(wasmiCold / 1000).toFixed(2)} s`, 'keep ≤ 2 s / ≤ 0.2 s');
+    const peaks = Array.from({ length: 3 }, (_, k) => {
+      const c = join(tmp, `peak-${k}`);
+      const kb = peakKb(bin, ['validate', '--sample', '--engine', v8.id], { ...env, PVF_CACHE_DIR: c });
+      rmSync(c, { recursive: true, force: true });
+      return kb;
+    });
+    const known = peaks.filter((x): x is number => x !== undefined);
+    row(`peak memory of a cold \`pvf validate --sample\` that extracts ${v8.id}`, known.length ? `${(medianOf(known) / 1024).toFixed(0)} MiB` : 'n/a (no /usr/bin/time)', '≤ 150 MiB');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  console.log('\n| what | measured | goal |\n|---|---|---|');
+  for (const r of rows) console.log(r);
+  console.log('(conformance on small candidates vs the in-process ceiling: the "conformance adder" line above)');
+}
