@@ -167,12 +167,12 @@ describe('validate --record and an existing <sha256>.wasm', () => {
 
 describe('prepared artifact cache writes', () => {
   it('a cache entry that cannot be written leaves no temporary file behind, and validation goes on', async () => {
-    const { preparedOrPrepare } = await import('../core/prepare/prepared-cache.ts');
+    const { preparedOrPrepare, PREPARE_VERSION } = await import('../core/prepare/prepared-cache.ts');
     const { readdirSync } = await import('node:fs');
     const root = join(dir, 'prep-cache');
     const code = adder;
     const first = preparedOrPrepare({ root }, 'engine-z', code, '0x01', (c) => c);
-    const entryDir = join(root, 'prepared', 'v1', 'engine-z');
+    const entryDir = join(root, 'prepared', `v${PREPARE_VERSION}`, 'engine-z');
     const wasm = readdirSync(entryDir).find((f) => f.endsWith('.wasm'))!;
     // Make the rename into place fail: the artifact's name is now a non-empty directory.
     rmSync(join(entryDir, wasm));

@@ -168,7 +168,7 @@ describe('memory cap', () => {
 
 describe('prepared artifact cache', () => {
   it('reuses an intact artifact and re-prepares a damaged one, never using it', async () => {
-    const { preparedOrPrepare } = await import('../core/prepare/prepared-cache.ts');
+    const { preparedOrPrepare, PREPARE_VERSION } = await import('../core/prepare/prepared-cache.ts');
     const { DEFAULT_LIMITS } = await import('../core/candidate/validate.ts');
     const { prepareModule } = await import('../core/prepare/prepare.ts');
     const root = mkdtempSync(join(tmpdir(), 'pvf-prep-'));
@@ -187,7 +187,7 @@ describe('prepared artifact cache', () => {
       assert.equal(preparedOrPrepare({ root }, 'engine-y', code, '0xabc', prep).cached, false);
       // Damage the cached artifact: the checksum no longer matches, so it is prepared again.
       const { readdirSync, appendFileSync } = await import('node:fs');
-      const dir = join(root, 'prepared', 'v1', 'engine-x');
+      const dir = join(root, 'prepared', `v${PREPARE_VERSION}`, 'engine-x');
       const wasm = readdirSync(dir).find((f) => f.endsWith('.wasm'))!;
       appendFileSync(join(dir, wasm), Uint8Array.of(0));
       const c = preparedOrPrepare({ root }, 'engine-x', code, '0xabc', prep);
@@ -200,13 +200,13 @@ describe('prepared artifact cache', () => {
   });
 
   it('removes the temporary files of writers killed mid-write once they are stale, and only those', async () => {
-    const { preparedOrPrepare } = await import('../core/prepare/prepared-cache.ts');
+    const { preparedOrPrepare, PREPARE_VERSION } = await import('../core/prepare/prepared-cache.ts');
     const { prepareModule } = await import('../core/prepare/prepare.ts');
     const { DEFAULT_LIMITS } = await import('../core/candidate/validate.ts');
     const { mkdirSync, readdirSync, utimesSync } = await import('node:fs');
     const root = mkdtempSync(join(tmpdir(), 'pvf-prep-'));
     try {
-      const dir = join(root, 'prepared', 'v1', 'engine-x');
+      const dir = join(root, 'prepared', `v${PREPARE_VERSION}`, 'engine-x');
       mkdirSync(dir, { recursive: true });
       const old = new Date(Date.now() - 3600_000);
       for (const n of ['a.wasm.123-0badc0de', 'a.sha256.123-0badc0de']) {

@@ -128,3 +128,50 @@ describe('MaxMemoryPages near the top of its range (finding 7c)', () => {
     }
   });
 });
+
+/** A zstd frame of raw blocks (RFC 8878 §3.1.1: single segment, 4-byte content size), behind the legacy code prefix. */
+function compressedBlob(code: Uint8Array): Uint8Array {
+  const parts: number[] = [0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e, 0x05, 0x28, 0xb5, 0x2f, 0xfd, 0xa0];
+  parts.push(code.length & 0xff, (code.length >>> 8) & 0xff, (code.length >>> 16) & 0xff, code.length >>> 24);
+  const max = 128 * 1024;
+  for (let at = 0; at < code.length || at === 0; at += max) {
+    const block = code.subarray(at, at + max);
+    const header = (block.length << 3) | (at + max >= code.length ? 1 : 0);
+    parts.push(header & 0xff, (header >>> 8) & 0xff, (header >>> 16) & 0xff, ...block);
+    if (code.length === 0) break;
+  }
+  return Uint8Array.from(parts);
+}
+
+describe('the prepared-artifact cache is keyed by the code blob as given', () => {
+  it('a hit skips decompression; raw and compressed forms of one module are separate entries of the same bytes; a bad blob is never cached', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { preparePvf } = await import('../core/prepare/prepare.ts');
+    const { DEFAULT_LIMITS } = await import('../core/candidate/validate.ts');
+    const root = mkdtempSync(join(tmpdir(), 'pvf-prep-key-'));
+    try {
+      const cache = { root };
+      const raw = await assembleWat(ADDER_WAT, 'adder.wat');
+      const blob = compressedBlob(raw);
+      const first = await preparePvf(blob, 'engine-k', DEFAULT_LIMITS, { cache });
+      assert.equal(first.fromCache, false);
+      assert.equal(typeof first.timings.decompressCodeMs, 'number');
+      const second = await preparePvf(blob, 'engine-k', DEFAULT_LIMITS, { cache });
+      assert.equal(second.fromCache, true);
+      assert.equal(second.timings.decompressCodeMs, undefined, 'a hit decompressed the code again');
+      assert.deepEqual(second.module, first.module);
+      const plain = await preparePvf(raw, 'engine-k', DEFAULT_LIMITS, { cache });
+      assert.equal(plain.fromCache, false, 'the raw module shared the compressed blob entry');
+      assert.deepEqual(plain.module, first.module);
+      // A blob whose stream breaks: refused every time, never cached.
+      const broken = blob.subarray(0, blob.length - 10);
+      for (let k = 0; k < 2; k++) {
+        await assert.rejects(preparePvf(broken, 'engine-k', DEFAULT_LIMITS, { cache }), (e: unknown) => e instanceof Error && 'reason' in e && (e as { reason: string }).reason === 'code-decompression');
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

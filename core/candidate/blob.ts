@@ -81,8 +81,14 @@ export async function decompressAs(use: BlobUse, blob: Uint8Array, limit: number
  * `invalid code-decompression` / `pov-decompression`; any other failure is ours.
  */
 export async function decompressOrInvalid(use: 'code' | 'pov', blob: Uint8Array, limit: number): Promise<Uint8Array> {
+  await initZstd();
+  return decompressOrInvalidSync(use, blob, limit);
+}
+
+/** The same, synchronously; requires `initZstd()` to have completed where node:zlib has no zstd. */
+export function decompressOrInvalidSync(use: 'code' | 'pov', blob: Uint8Array, limit: number): Uint8Array {
   try {
-    return (await decompressAs(use, blob, limit)).bytes;
+    return decompressAsSync(use, blob, limit).bytes;
   } catch (e) {
     if (e instanceof BlobError) throw new InvalidCandidate(use === 'code' ? 'code-decompression' : 'pov-decompression', e.message);
     throw e;

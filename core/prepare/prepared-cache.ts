@@ -1,6 +1,6 @@
 /**
- * Prepared artifacts (the module after prepare's rewrites), cached under (engine id, code hash,
- * prep hash) with a checksum. A cached artifact whose checksum does not match is prepared again,
+ * Prepared artifacts (the module after prepare's rewrites), cached under (engine id, sha256 of the
+ * code blob as given, prep hash) with a checksum. A cached artifact whose checksum does not match is prepared again,
  * never executed. Writes go to a temporary name and are renamed into place. The checksum protects
  * against corruption, not against someone with the user's rights (docs/caches.md).
  */
@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { join } from 'node:path';
 
 /** Bumped whenever prepare's output for the same inputs changes. */
-export const PREPARE_VERSION = 1;
+export const PREPARE_VERSION = 2; // 2: keyed by the code blob, not the decompressed code
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -42,7 +42,7 @@ function sweepStale(dir: string): void {
   }
 }
 
-/** The prepared module from the cache if it is intact, else `prepare(code)` (and cache it). */
+/** The prepared module from the cache if it is intact, else `prepare(code)` (and cache it). `code` is what the key hashes: the code blob as given. */
 export function preparedOrPrepare(
   cache: PreparedCache | undefined,
   engine: string,

@@ -9,7 +9,7 @@
  * (watchdog.ts) and instantiates and calls `validate_block`: only that is charged to the
  * candidate's budget.
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { initZstd } from '../../core/candidate/blob.ts';
 import { answerOf, decodeRequest, resourceError, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
@@ -100,15 +100,42 @@ async function execute({ header, code, params, clock, compiled: given }: Job): P
 }
 
 /**
- * The job thread runs this same script. From a source checkout (a .ts file run through tsx) the
- * thread registers tsx itself first: Node 20 does not pass loader hooks on to worker threads.
+ * A job thread: this same script, on a thread with JOB_STACK_MB of stack, waiting for one job as a
+ * message. From a source checkout (a .ts file run through tsx) the thread registers tsx itself
+ * first: Node 20 does not pass loader hooks on to worker threads.
  */
-function jobThread(script: string, job: Job): Worker {
-  const options = { workerData: job, resourceLimits: { stackSizeMb: JOB_STACK_MB } };
+function jobThread(script: string): Worker {
+  const options = { resourceLimits: { stackSizeMb: JOB_STACK_MB } };
   if (!script.endsWith('.ts')) return new Worker(script, options);
   const api = import.meta.resolve('tsx/esm/api');
   const source = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); });`;
   return new Worker(source, { ...options, eval: true });
+}
+
+/**
+ * A kept-alive worker (--serve) starts the thread of its next job as soon as it has answered, so
+ * the thread's start-up (a new isolate loading this script) overlaps the host's gap between jobs
+ * instead of delaying the next one. Every job still runs on a thread that never ran another job.
+ * The spare starts only after the answer, so its start-up is never charged to a running job.
+ */
+const SERVE = process.argv.includes('--serve');
+let spare: { thread: Worker; exited: boolean } | undefined;
+
+function startSpare(): void {
+  const s = { thread: jobThread(process.argv[1]), exited: false };
+  s.thread.once('exit', () => (s.exited = true));
+  s.thread.unref();
+  spare = s;
+}
+
+function takeThread(): Worker {
+  const s = spare;
+  spare = undefined;
+  if (s && !s.exited) {
+    s.thread.ref();
+    return s.thread;
+  }
+  return jobThread(process.argv[1]);
 }
 
 async function handle(request: Buffer): Promise<WorkerResponse> {
@@ -118,21 +145,28 @@ async function handle(request: Buffer): Promise<WorkerResponse> {
   const execute = decoded.header.mode !== 'prepare';
   try {
     return await new Promise<WorkerResponse>((resolve) => {
-      const t = jobThread(process.argv[1], { ...decoded, clock: watchdog.clock, compiled: execute ? compiledFor(decoded.code) : undefined });
+      const fail = (detail: string, e?: Error) => resolve({ ok: false, verdict: 'abstain', reason: e && resourceError(e) ? 'io-error' : 'internal-error', detail, logs: [] });
+      const t = takeThread();
       t.once('message', (m: JobResult) => {
         if (m.compiled) keepCompiled(decoded.code, m.compiled);
         resolve(m.response);
       });
-      t.once('error', (e) => resolve({ ok: false, verdict: 'abstain', reason: resourceError(e) ? 'io-error' : 'internal-error', detail: `job thread failed: ${e.message}`, logs: [] }));
+      t.once('error', (e) => fail(`job thread failed: ${e.message}`, e));
+      t.once('exit', (code) => fail(`job thread exited (code ${code}) without an answer`));
+      const job: Job = { ...decoded, clock: watchdog.clock, compiled: execute ? compiledFor(decoded.code) : undefined };
+      t.postMessage(job);
     });
   } finally {
     await watchdog.terminate();
+    if (SERVE) startSpare();
   }
 }
 
 if (isMainThread) {
   workerMain(handle);
 } else {
-  const job = workerData as Job;
-  void (job.header.mode === 'prepare' ? prepareJob(job).then((response): JobResult => ({ response })) : execute(job)).then((r) => parentPort?.postMessage(r));
+  // One job per thread: the first message is the job; the answer ends the thread's use.
+  parentPort?.once('message', (job: Job) => {
+    void (job.header.mode === 'prepare' ? prepareJob(job).then((response): JobResult => ({ response })) : execute(job)).then((r) => parentPort?.postMessage(r));
+  });
 }
