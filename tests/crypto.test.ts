@@ -1,4 +1,5 @@
 /** The host crypto functions (ed25519 with ZIP-215 rules, sr25519, ecdsa and recovery) against independent vectors and edge cases. */
+import { blake2_256 } from '../core/primitives/hashing.ts';
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -16,7 +17,6 @@ import {
   MerlinTranscript,
   NO_KEYSTORE_PANIC,
   START_BATCH_ALREADY_ACTIVE_PANIC,
-  blake2_256,
   ecdsaRecoverResultFfiCode,
   ecdsaVerifyPrehashedV1,
   ecdsaVerifyV1,

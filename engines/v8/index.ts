@@ -3,6 +3,7 @@
  * budget, no memory measurement and no isolation. Users never get it (engines/registry.ts offers
  * only worker engines).
  */
+import { initFastHashing } from '../../core/primitives/hashing.ts';
 import type { Engine, LogLine } from '../../core/candidate/validate.ts';
 import { HostFault, InvalidCandidate } from '../../core/candidate/verdict.ts';
 import { initZstd } from '../../core/candidate/blob.ts';
@@ -16,6 +17,7 @@ export const inProcessV8: Engine = {
   async execute(code, params, opts) {
     const t0 = performance.now();
     await initZstd(); // runtime_version may decompress a code blob inside a host call
+    await initFastHashing();
     const prepared = await compileModule(code);
     const inst = await instantiatePvf(prepared, { onLog: opts.onLog, maxPages: opts.limits?.maxPages });
     const t1 = performance.now();

@@ -12,6 +12,7 @@
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { initZstd } from '../../core/candidate/blob.ts';
+import { initFastHashing } from '../../core/primitives/hashing.ts';
 import { answerOf, decodeRequest, resourceError, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
 import { jobCpuMs, preparationMemory, startJobClock, watchOnThisThread, type JobClock } from '../watchdog.ts';
 import { callValidateBlock, compileModule, instantiatePvf, type Prepared } from './execute.ts';
@@ -82,6 +83,7 @@ async function execute({ header, code, params, clock, compiled: given }: Job): P
   const answer = (response: WorkerResponse): JobResult => ({ response, compiled: given ? undefined : compiled });
   try {
     await initZstd();
+    await initFastHashing(); // before the job clock: loading the hashers is not the PVF's work
     const t0 = performance.now();
     compiled = given ?? (await compileModule(code));
     const t1 = performance.now();

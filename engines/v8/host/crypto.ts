@@ -32,7 +32,7 @@
 import { concatBytes } from '../../../core/primitives/bytes.ts';
 import { ed25519, ristretto255 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { blake2b } from '@noble/hashes/blake2.js';
+import { blake2_256 } from '../../../core/primitives/hashing.ts';
 import { keccakP } from '@noble/hashes/sha3.js';
 import { isLE, byteSwap32 } from '@noble/hashes/utils.js';
 
@@ -77,11 +77,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const UTF8 = new TextEncoder();
-
-/** BLAKE2b with a 32-byte digest, no key (Substrate's `blake2_256`). */
-export function blake2_256(data: Uint8Array): Uint8Array {
-  return blake2b(data, { dkLen: 32 });
-}
 
 // ---------------------------------------------------------------------------------------------
 // ed25519 (ed25519-zebra / ZIP-215)

@@ -12,7 +12,7 @@
 // Everything here is a pure function over `Uint8Array`s.
 
 import { concatBytes } from '../../../core/primitives/bytes.ts';
-import { blake2b } from '@noble/hashes/blake2.js';
+import { blake2_256 } from '../../../core/primitives/hashing.ts';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { compact } from 'scale-ts';
 
@@ -32,7 +32,7 @@ export const TRIE_VALUE_NODE_THRESHOLD = 33;
 // Small byte helpers
 
 export function trieHash(hasher: TrieHasher, data: Uint8Array): Uint8Array {
-  return hasher === 'blake2_256' ? blake2b(data, { dkLen: 32 }) : keccak_256(data);
+  return hasher === 'blake2_256' ? blake2_256(data) : keccak_256(data);
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
