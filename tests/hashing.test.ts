@@ -28,6 +28,15 @@ describe('Wasm-compiled hashers agree with the JavaScript ones', () => {
     }
   });
 
+  it('results are copies: a later call never changes an earlier digest', () => {
+    const x = Uint8Array.of(1, 2, 3);
+    const y = Uint8Array.of(4, 5, 6);
+    const fns = [blake2_128, blake2_256, twox_64, twox_128, twox_256];
+    const firsts = fns.map((f) => f(x));
+    fns.forEach((f) => f(y));
+    assert.deepEqual(firsts.map(hex), fns.map((f) => hex(f(x))));
+  });
+
   it('known digests (sp_core::hashing tests, Substrate storage prefixes)', () => {
     // twox_128(b"System") is the well-known pallet prefix 26aa394eea5630e07c48ae0c9558cef7.
     assert.equal(hex(twox_128(new TextEncoder().encode('System'))), '26aa394eea5630e07c48ae0c9558cef7');
