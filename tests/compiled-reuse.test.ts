@@ -14,6 +14,7 @@ import { validateCandidate, type ValidationReport } from '../core/candidate/vali
 import { sampleParams } from '../core/candidate/sample.ts';
 import { pvf } from './support/pvfs.ts';
 import { BIN, SKIP_BIN } from './support/binary.ts';
+import { assembleWat } from '../build/wat.ts';
 
 describe('compiled modules in kept-alive v8 workers', { skip: SKIP_BIN }, () => {
   let cache = '';
@@ -51,5 +52,39 @@ describe('compiled modules in kept-alive v8 workers', { skip: SKIP_BIN }, () => 
     assert.equal(second.timings.compiledFromEarlierJob, 1);
     assert.equal(third.timings.compiledFromEarlierJob, undefined, 'a module was reused for other bytes');
     assert.equal(fourth.timings.compiledFromEarlierJob, 1);
+  });
+
+  it('every job gets a fresh instance: a PVF that counts its calls in a mutable global and in memory says 1 every time', async () => {
+    // validate_block increments a global and a memory byte, and returns a ValidationResult whose
+    // head data is [global, memory byte]: 0x0101 on a fresh instance, more on a reused one.
+    const counter = await assembleWat(
+      String.raw`(module
+        (memory (export "memory") 17)
+        (global (export "__heap_base") i32 (i32.const 4096))
+        (global $calls (mut i32) (i32.const 0))
+        ;; ValidationResult: head_data = 2 bytes (compact 0x08), no new code, no messages, 0, 0
+        (data (i32.const 1024) "\08\00\00\00\00\00\00\00\00\00\00\00\00\00")
+        (data (i32.const 2048) "\00")
+        (func (export "validate_block") (param i32 i32) (result i64)
+          (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+          (i32.store8 (i32.const 2048) (i32.add (i32.load8_u (i32.const 2048)) (i32.const 1)))
+          (i32.store8 (i32.const 1025) (global.get $calls))
+          (i32.store8 (i32.const 1026) (i32.load8_u (i32.const 2048)))
+          (i64.or (i64.const 1024) (i64.shl (i64.const 14) (i64.const 32)))))`,
+      'counter.wat',
+    );
+    const store = EngineStore.open(BIN)!;
+    const entry = store.manifest.engines.find((e) => e.family === 'v8')!;
+    const engine = workerEngine(store, entry, { persistent: true });
+    const heads: string[] = [];
+    const reused: Array<number | undefined> = [];
+    for (let k = 0; k < 4; k++) {
+      const r = await validateCandidate({ kind: 'params', code: counter, params: sampleParams() }, engine);
+      assert.equal(r.verdict.verdict, 'valid', JSON.stringify(r.verdict));
+      if (r.verdict.verdict === 'valid') heads.push(Buffer.from(r.verdict.result.headData).toString('hex'));
+      reused.push(r.timings.compiledFromEarlierJob);
+    }
+    assert.deepEqual(heads, ['0101', '0101', '0101', '0101']);
+    assert.deepEqual(reused, [undefined, 1, 1, 1], 'the module was not reused, so this test proves nothing');
   });
 });
