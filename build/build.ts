@@ -111,10 +111,13 @@ async function main(): Promise<void> {
       if (!e.node) throw new Error(`${e.id}: a v8 engine needs "node"`);
       const node = nodeBinary(e.node.version, e.node.sha256, (v) => (e.node!.sha256 = v), `${e.id} node`);
       const worker = await bundle(e.worker, join(stage, `${e.id}-worker.cjs`), { pinned: true });
+      // The job thread's own file, beside the worker (engines/v8/worker.ts starts it).
+      const job = await bundle(join(dirname(e.worker), 'job.ts'), join(stage, `${e.id}-job.cjs`), { pinned: true });
       vmVersion = execFileSync(node, ['-p', 'process.versions.v8']).toString().trim();
       files = [
         { name: 'node', data: readFileSync(node), mode: 0o755 },
         { name: 'worker.cjs', data: worker, mode: 0o644 },
+        { name: 'job.cjs', data: job, mode: 0o644 },
       ];
       command = ['node', 'worker.cjs'];
     } else {

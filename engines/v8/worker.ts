@@ -4,35 +4,21 @@
  *
  * The job runs on a thread with a 256 MiB stack (polkadot's native stack limit): the deterministic
  * stack limiter injected by prepare, not V8's default ~1 MiB stack, must decide where recursion
- * stops. The main thread only reads the request, runs the CPU-time watchdog while it waits, and
- * prints. The job thread compiles the module (polkadot's preparation), then starts the job's clock
- * (watchdog.ts) and instantiates and calls `validate_block`: only that is charged to the
- * candidate's budget.
+ * stops. The main thread (this file) only reads the request, runs the CPU-time watchdog while it
+ * waits, and prints; it loads neither the host API nor the compiler glue, which only the job
+ * thread (job.ts, a file of its own in the payload) loads. The job thread compiles the module
+ * (polkadot's preparation), then starts the job's clock (watchdog.ts) and instantiates and calls
+ * `validate_block`: only that is charged to the candidate's budget.
  */
-import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { initZstd } from '../../core/candidate/blob.ts';
-import { initFastHashing } from '../../core/primitives/hashing.ts';
-import { answerOf, decodeRequest, resourceError, workerMain, type WorkerLog, type WorkerRequest, type WorkerResponse } from '../protocol.ts';
-import { jobCpuMs, preparationMemory, startJobClock, watchOnThisThread, type JobClock } from '../watchdog.ts';
-import { callValidateBlock, compileModule, instantiatePvf, type Prepared } from './execute.ts';
+import { decodeRequest, resourceError, workerMain, type WorkerResponse } from '../protocol.ts';
+import { watchOnThisThread } from '../watchdog.ts';
+import type { Prepared } from './execute.ts';
+import type { Job, JobResult } from './job-types.ts';
 
 export const JOB_STACK_MB = 256;
-
-interface Job {
-  header: WorkerRequest;
-  code: Uint8Array;
-  params: Uint8Array;
-  clock: JobClock;
-  /** The module compiled from exactly these code bytes by an earlier job of this process. */
-  compiled?: Prepared;
-}
-
-/** What a job thread sends back: the answer, and the module it compiled (for the next job). */
-interface JobResult {
-  response: WorkerResponse;
-  compiled?: Prepared;
-}
 
 /**
  * Kept-alive workers (smoke, conformance) run many jobs on the same code: the main thread keeps the
@@ -58,56 +44,14 @@ function keepCompiled(code: Uint8Array, compiled: Prepared): void {
 }
 
 /**
- * Pre-checking (`mode: prepare`): what this engine does before it can run the module, nothing
- * more: compile it, as polkadot's prepare worker compiles the prepared blob. The job (its CPU
- * budget is the precheck timeout) is the compilation; how much it may grow this process's resident
- * set is PrecheckingMaxMemory (the watchdog samples it, watchdog.ts). Module-shape checks (the
- * validate_block export, the memory, __heap_base) belong to execution, as in polkadot.
+ * A job thread: job.cjs beside this script (job.ts from a source checkout), on a thread with
+ * JOB_STACK_MB of stack, waiting for one job as a message. From a source checkout (a .ts file run
+ * through tsx) the thread registers tsx itself first: Node 20 does not pass loader hooks on to
+ * worker threads.
  */
-async function prepareJob({ header, code, clock }: Job): Promise<WorkerResponse> {
-  try {
-    startJobClock(clock);
-    const t0 = performance.now();
-    await compileModule(code);
-    const compileMs = performance.now() - t0;
-    const grew = preparationMemory(clock, header.maxMemoryBytes);
-    return { ok: true, raw: '', logs: [], timings: { compileMs, jobCpuMs: jobCpuMs(clock), prepareMemoryBytes: grew, workerMaxRssKb: process.resourceUsage().maxRSS } };
-  } catch (e) {
-    return answerOf(e, []);
-  }
-}
-
-async function execute({ header, code, params, clock, compiled: given }: Job): Promise<JobResult> {
-  let logs: WorkerLog[] = [];
-  let compiled: Prepared | undefined;
-  const answer = (response: WorkerResponse): JobResult => ({ response, compiled: given ? undefined : compiled });
-  try {
-    await initZstd();
-    await initFastHashing(); // before the job clock: loading the hashers is not the PVF's work
-    const t0 = performance.now();
-    compiled = given ?? (await compileModule(code));
-    const t1 = performance.now();
-    startJobClock(clock);
-    const inst = await instantiatePvf(compiled, { maxPages: header.maxPages });
-    logs = inst.host.logs;
-    const t2 = performance.now();
-    const raw = callValidateBlock(inst, params);
-    const t3 = performance.now();
-    const timings: Record<string, number> = { compileMs: t1 - t0, instantiateMs: t2 - t1, executeMs: t3 - t2, jobCpuMs: jobCpuMs(clock), workerMaxRssKb: process.resourceUsage().maxRSS };
-    if (given) timings.compiledFromEarlierJob = 1;
-    return answer({ ok: true, raw: Buffer.from(raw).toString('hex'), logs, timings });
-  } catch (e) {
-    return answer(answerOf(e, logs));
-  }
-}
-
-/**
- * A job thread: this same script, on a thread with JOB_STACK_MB of stack, waiting for one job as a
- * message. From a source checkout (a .ts file run through tsx) the thread registers tsx itself
- * first: Node 20 does not pass loader hooks on to worker threads.
- */
-function jobThread(script: string): Worker {
+function jobThread(worker: string): Worker {
   const options = { resourceLimits: { stackSizeMb: JOB_STACK_MB } };
+  const script = join(dirname(worker), worker.endsWith('.ts') ? 'job.ts' : 'job.cjs');
   if (!script.endsWith('.ts')) return new Worker(script, options);
   const api = import.meta.resolve('tsx/esm/api');
   const source = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); });`;
@@ -164,11 +108,4 @@ async function handle(request: Buffer): Promise<WorkerResponse> {
   }
 }
 
-if (isMainThread) {
-  workerMain(handle);
-} else {
-  // One job per thread: the first message is the job; the answer ends the thread's use.
-  parentPort?.once('message', (job: Job) => {
-    void (job.header.mode === 'prepare' ? prepareJob(job).then((response): JobResult => ({ response })) : execute(job)).then((r) => parentPort?.postMessage(r));
-  });
-}
+workerMain(handle);
