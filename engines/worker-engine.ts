@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type Engine, type LogLine } from '../core/candidate/validate.ts';
 import { HostFault, InvalidCandidate } from '../core/candidate/verdict.ts';
-import { encodeRequest, frameRequest, parseResponse, type RequestLimits, type WorkerResponse } from './protocol.ts';
+import { encodeRequest, frameHeader, parseResponse, type RequestLimits, type WorkerResponse } from './protocol.ts';
 import type { EngineEntry } from './store/manifest.ts';
 import type { EngineStore } from './store/store.ts';
 
@@ -265,7 +265,11 @@ class WorkerProcess {
       }, limits.startupMs);
       const stdin = this.child?.stdin;
       if (!stdin) return; // the spawn failed: 'error' settles the job
-      if (this.serve) stdin.write(frameRequest(request));
+      if (this.serve) {
+        // Prefix and request as two writes: no third copy of a multi-MB request.
+        stdin.write(frameHeader(request.length));
+        stdin.write(request);
+      }
       else stdin.end(request);
     });
   }

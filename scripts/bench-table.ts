@@ -119,16 +119,8 @@ export async function benchTable(bin: string, store: EngineStore, shared: string
       rmSync(c, { recursive: true, force: true });
       return ms;
     };
-    const [v8Cold, wasmiCold] = alternate(
-      (() => {
-        let k = 0;
-        return () => cold(v8.id, k++);
-      })(),
-      (() => {
-        let k = 0;
-        return () => cold(wasmi.id, k++);
-      })(),
-    );
+    let run = 0;
+    const [v8Cold, wasmiCold] = alternate(() => cold(v8.id, run++), () => cold(wasmi.id, run++));
     row('cold extraction (`pvf engines extract ID --to DIR`, whole process) of a v8 engine / a wasmi engine', `${(v8Cold / 1000).toFixed(2)} s / ${(wasmiCold / 1000).toFixed(2)} s`, 'keep ≤ 2 s / ≤ 0.2 s');
     const peaks = Array.from({ length: 3 }, (_, k) => {
       const c = join(tmp, `peak-${k}`);
