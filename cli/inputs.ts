@@ -107,10 +107,15 @@ export function readPovFile(path: string): { pov: PovRead; pvd: PersistedValidat
   return povOrDataError('--pov-file', path, () => readPovFileBounded(path));
 }
 
+/** `--pov FILE` judged against a PVD from elsewhere (the chain's, with `validate --rpc`). */
+export function readPov(path: string, pvd: PersistedValidationData): PovRead {
+  return povOrDataError('--pov', path, () => readPovBounded(path, pvd));
+}
+
 export function readPovAndPvd(povPath: string, pvdValue: string): { pov: PovRead; pvd: PersistedValidationData } {
   const pvdBytes = readFileOrHex('--pvd', pvdValue, PVD_FILE_LIMIT);
   const pvd = scaleOrDataError(`--pvd ${pvdValue.length > 40 ? pvdValue.slice(0, 40) + '…' : pvdValue}`, () =>
     decodePersistedValidationData(pvdBytes),
   );
-  return { pov: povOrDataError('--pov', povPath, () => readPovBounded(povPath, pvd)), pvd };
+  return { pov: readPov(povPath, pvd), pvd };
 }

@@ -10,6 +10,7 @@ import { registerEngines } from './engines.ts';
 import { registerSessions } from './sessions.ts';
 import { registerPrecheck } from './precheck.ts';
 import { registerMatrix } from './matrix.ts';
+import { registerFetch } from './fetch.ts';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.valid;
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   registerSessions(program);
   registerPrecheck(program, setExit);
   registerMatrix(program, setExit);
+  registerFetch(program, setExit);
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return EXIT.usage;

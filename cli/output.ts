@@ -19,6 +19,8 @@ export interface ReportContext {
   session?: number;
   executorParamsHash?: string;
   kind?: string;
+  /** `validate --rpc`: what was read from the relay chain (see cli/fetch.ts chainJson). */
+  chain?: Record<string, unknown>;
 }
 
 export function reportJson(rep: ValidationReport, ctx: ReportContext = {}): Record<string, unknown> {
@@ -32,6 +34,7 @@ export function reportJson(rep: ValidationReport, ctx: ReportContext = {}): Reco
   if (ctx.session !== undefined) doc.session = ctx.session;
   if (ctx.executorParamsHash !== undefined) doc.executorParamsHash = ctx.executorParamsHash;
   if (ctx.kind !== undefined) doc.kind = ctx.kind;
+  if (ctx.chain !== undefined) doc.chain = ctx.chain;
   if (v.verdict === 'valid') doc.result = resultJson(v.result, v.raw);
   doc.timings = rep.timings;
   doc.logs = rep.logs;

@@ -26,7 +26,16 @@ export type InvalidReason =
  * casts no vote then (PrepareError::TimedOut is not deterministic).
  * `prepare-failed`: validation of code that pre-checking rejects (see verdictFromError).
  */
-export type AbstainReason = 'engine-unavailable' | 'engine-limit' | 'engine-revoked' | 'internal-error' | 'io-error' | 'prepare-timeout' | 'prepare-failed';
+export type AbstainReason =
+  | 'engine-unavailable'
+  | 'engine-limit'
+  | 'engine-revoked'
+  | 'internal-error'
+  | 'io-error'
+  | 'prepare-timeout'
+  | 'prepare-failed'
+  | 'chain-unavailable' // `validate --rpc`: the code, PVD, session or params could not be read from the relay chain
+  | 'pvd-mismatch'; // `validate --rpc --pov-file`: the file's PVD is not the chain's at that relay parent
 
 export type Verdict =
   | { verdict: 'valid'; result: ValidationResult; raw: Uint8Array }
@@ -87,7 +96,15 @@ export const EXIT = {
   abstain: 2,
   usage: 64,
   data: 65,
+  /** `fetch`: the relay block does not exist on the endpoint. */
+  noBlock: 66,
+  /** `fetch`: the para has no code, PVD or session params at that block. */
+  noPara: 67,
+  /** `fetch`: the endpoint cannot be reached or does not answer in time. */
+  unreachable: 69,
   software: 70,
+  /** `fetch`: the runtime lacks the ParachainHost API, or the node's answer does not check out. */
+  protocol: 76,
 } as const;
 
 export function exitCodeOf(v: Verdict): number {
