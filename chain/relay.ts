@@ -147,42 +147,59 @@ async function parachainHostVersion(rpc: Rpc, block: RelayBlock): Promise<number
   return api[1];
 }
 
-/** Everything a validator reads from the chain for a candidate of `para` at the relay parent `at` (best block when absent). */
+/** The value of a settled promise, or its error thrown: the checks below keep their order. */
+function settled<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+}
+
+/**
+ * Everything a validator reads from the chain for a candidate of `para` at the relay parent `at`
+ * (the best block when absent). The calls that do not depend on each other go out together (two
+ * round trips after the header instead of six); their answers are checked in a fixed order, so the
+ * error reported is the same whatever answers first (no ParachainHost API wins over the rest).
+ */
 export async function readChain(rpc: Rpc, para: number, at: string | undefined, opts: { knownCode?: (codeHash: string) => Uint8Array | undefined } = {}): Promise<ChainView> {
   const block = await resolveBlock(rpc, at);
-  const version = await parachainHostVersion(rpc, block);
   const where = `relay block #${block.number} ${block.hash}`;
   const paraArgs = paraAssumption.enc([para, INCLUDED]);
+  const first = await Promise.allSettled([
+    parachainHostVersion(rpc, block),
+    runtimeCall(rpc, 'ParachainHost_validation_code_hash', paraArgs, block.hash),
+    runtimeCall(rpc, 'ParachainHost_persisted_validation_data', paraArgs, block.hash),
+    runtimeCall(rpc, 'ParachainHost_session_index_for_child', new Uint8Array(), block.hash),
+  ]);
+  const version = settled(first[0]);
 
-  const hashAnswer = await runtimeCall(rpc, 'ParachainHost_validation_code_hash', paraArgs, block.hash);
-  const codeHashBytes = decoded('ParachainHost_validation_code_hash', () => decodeAll(optionDec(fixedBytesDec(32)), hashAnswer, 'Option<ValidationCodeHash>'));
+  const codeHashBytes = decoded('ParachainHost_validation_code_hash', () => decodeAll(optionDec(fixedBytesDec(32)), settled(first[1]), 'Option<ValidationCodeHash>'));
   if (!codeHashBytes) throw new ChainError('para-not-found', `para ${para} has no validation code at ${where}`);
   const codeHash = toHex(codeHashBytes);
+  const pvdRaw = optionPayload('ParachainHost_persisted_validation_data', settled(first[2]));
+  if (!pvdRaw) throw new ChainError('para-not-found', `para ${para} has no persisted validation data at ${where}`);
+  const pvd = decoded('PersistedValidationData', () => decodePersistedValidationData(pvdRaw));
+  const session = decoded('ParachainHost_session_index_for_child', () => decodeAll(u32Dec, settled(first[3]), 'SessionIndex'));
 
   // Code already at hand (`fetch` into a folder that has it) is used when it hashes to the chain's hash.
   const known = opts.knownCode?.(codeHash);
-  let code = known && toHex(blake2_256(known)) === codeHash ? known : undefined;
-  if (!code) {
-    const answer = await runtimeCall(rpc, 'ParachainHost_validation_code_by_hash', codeHashBytes, block.hash);
-    code = decoded('ParachainHost_validation_code_by_hash', () => decodeAll(optionDec(bytesDec), answer, 'Option<ValidationCode>'));
-  }
+  const haveCode = known !== undefined && toHex(blake2_256(known)) === codeHash;
+  const second = await Promise.allSettled([
+    haveCode ? Promise.resolve(undefined) : runtimeCall(rpc, 'ParachainHost_validation_code_by_hash', codeHashBytes, block.hash),
+    version >= EXECUTOR_PARAMS_SINCE ? runtimeCall(rpc, 'ParachainHost_session_executor_params', u32.enc(session), block.hash) : Promise.resolve(undefined),
+  ]);
+
+  const codeAnswer = settled(second[0]);
+  const code = codeAnswer === undefined ? known : decoded('ParachainHost_validation_code_by_hash', () => decodeAll(optionDec(bytesDec), codeAnswer, 'Option<ValidationCode>'));
   if (!code) throw new ChainError('para-not-found', `para ${para}: the chain names code ${codeHash} at ${where} but does not hold it`);
   const actual = toHex(blake2_256(code));
   if (actual !== codeHash) throw new ChainError('bad-answer', `para ${para}: the code ${rpc.url} returned hashes to ${actual}, not to the ${codeHash} the chain names`);
 
-  const pvdAnswer = await runtimeCall(rpc, 'ParachainHost_persisted_validation_data', paraArgs, block.hash);
-  const pvdRaw = optionPayload('ParachainHost_persisted_validation_data', pvdAnswer);
-  if (!pvdRaw) throw new ChainError('para-not-found', `para ${para} has no persisted validation data at ${where}`);
-  const pvd = decoded('PersistedValidationData', () => decodePersistedValidationData(pvdRaw));
-
-  const sessionAnswer = await runtimeCall(rpc, 'ParachainHost_session_index_for_child', new Uint8Array(), block.hash);
-  const session = decoded('ParachainHost_session_index_for_child', () => decodeAll(u32Dec, sessionAnswer, 'SessionIndex'));
-
+  // A runtime older than the API: the defaults, as polkadot does; an API without params for the
+  // session: an error, as polkadot's DataNotAvailable.
   let executorParamsRaw: Uint8Array = new Uint8Array([0]);
   let executorParamsSource: ChainView['executorParamsSource'] = 'default';
-  if (version >= EXECUTOR_PARAMS_SINCE) {
-    const answer = await runtimeCall(rpc, 'ParachainHost_session_executor_params', u32.enc(session), block.hash);
-    const raw = optionPayload('ParachainHost_session_executor_params', answer);
+  const paramsAnswer = settled(second[1]);
+  if (paramsAnswer !== undefined) {
+    const raw = optionPayload('ParachainHost_session_executor_params', paramsAnswer);
     if (!raw) throw new ChainError('para-not-found', `the chain holds no executor params for session ${session} at ${where}`);
     executorParamsRaw = raw;
     executorParamsSource = 'chain';

@@ -4,6 +4,7 @@ import { validateCandidate, type CandidateInput, type Engine, type ValidationRep
 import { exitCodeOf, HostFault, type AbstainReason, type Verdict } from '../core/candidate/verdict.ts';
 import { encodePersistedValidationData } from '../core/candidate/codecs.ts';
 import { toHex } from '../core/primitives/hex.ts';
+import { blake2_256 } from '../core/primitives/hashing.ts';
 import { PolicyError, resolvePolicy as resolveInCore, type Policy } from '../core/session/policy.ts';
 import { resolveSession } from '../core/session/schedule.ts';
 import { ChainError } from '../chain/rpc.ts';
@@ -176,10 +177,17 @@ async function validateFromChain(o: ValidateOptions): Promise<number> {
     const filePvd = encodePersistedValidationData(fromFile.pvd);
     if (!Buffer.from(filePvd).equals(view.pvdRaw)) {
       const f = fromFile.pvd;
+      const c = view.pvd;
+      const differ = [
+        f.relayParentNumber !== c.relayParentNumber && `relay_parent_number ${f.relayParentNumber} vs the chain's ${c.relayParentNumber}`,
+        !Buffer.from(f.relayParentStorageRoot).equals(c.relayParentStorageRoot) && `relay_parent_storage_root ${toHex(f.relayParentStorageRoot)} vs ${toHex(c.relayParentStorageRoot)}`,
+        !Buffer.from(f.parentHead).equals(c.parentHead) && `parent_head ${toHex(blake2_256(f.parentHead))} vs ${toHex(blake2_256(c.parentHead))} (hashes)`,
+        f.maxPovSize !== c.maxPovSize && `max_pov_size ${f.maxPovSize} vs ${c.maxPovSize}`,
+      ].filter(Boolean);
       return abstainBefore(
         o,
         'pvd-mismatch',
-        `--pov-file ${o.povFile}: its PVD (relay parent #${f.relayParentNumber}, storage root ${toHex(f.relayParentStorageRoot)}) is not the chain's at relay block #${view.relayParent.number} ${view.relayParent.hash} (relay parent #${view.pvd.relayParentNumber}, storage root ${toHex(view.pvd.relayParentStorageRoot)}); give --at the candidate's relay parent`,
+        `--pov-file ${o.povFile}: its PVD is not the chain's at relay block #${view.relayParent.number} ${view.relayParent.hash}: ${differ.join('; ')}; give --at the candidate's relay parent`,
         context,
       );
     }

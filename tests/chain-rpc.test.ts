@@ -8,6 +8,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { compact, u32 } from 'scale-ts';
+import { concatBytes } from '../core/primitives/bytes.ts';
+import { blake2_256 } from '../core/primitives/hashing.ts';
+import { toHex } from '../core/primitives/hex.ts';
+import { encodePersistedValidationData } from '../core/candidate/codecs.ts';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,5 +109,67 @@ describe('an endpoint that does not work: unreachable (exit 69) within the timeo
     assert.equal(doc.verdict, 'abstain');
     assert.equal(doc.reason, 'chain-unavailable');
     assert.match(doc.detail, new RegExp(`ws://127\\.0\\.0\\.1:${closedPort}`));
+  });
+});
+
+/**
+ * A node that answers, but not as a relay chain should: its runtime has no ParachainHost API, or
+ * it hands out code that does not hash to the code hash it names. Served over HTTP by this test.
+ */
+describe('a node whose answers do not check out: exit 76, one line saying what is wrong', () => {
+  let node: HttpServer;
+  let url: string;
+  let mode: 'no-parachain-host' | 'wrong-code' = 'wrong-code';
+  const header = { parentHash: toHex(new Uint8Array(32)), number: '0x5', stateRoot: toHex(new Uint8Array(32).fill(1)), extrinsicsRoot: toHex(new Uint8Array(32).fill(2)), digest: { logs: [] as string[] } };
+  const hash = toHex(blake2_256(concatBytes([new Uint8Array(32), compact.enc(5), new Uint8Array(32).fill(1), new Uint8Array(32).fill(2), compact.enc(0)])));
+  const code = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+  const some = (b: Uint8Array) => toHex(concatBytes([Uint8Array.of(1), b]));
+  const answer = (method: string, params: unknown[]): unknown => {
+    if (method === 'chain_getBlockHash') return hash;
+    if (method === 'chain_getHeader') return header;
+    if (method === 'state_getRuntimeVersion') return { specName: 'not-a-relay', specVersion: 1, apis: mode === 'no-parachain-host' ? [['0xdf6acb689907609b', 4]] : [['0xaf2c0297a23e6d3d', 5]] };
+    const call = params[0] as string;
+    if (call === 'ParachainHost_validation_code_hash') return some(blake2_256(code));
+    if (call === 'ParachainHost_validation_code_by_hash') return some(concatBytes([compact.enc(4), new Uint8Array([9, 9, 9, 9])]));
+    if (call === 'ParachainHost_persisted_validation_data') return some(encodePersistedValidationData({ parentHead: new Uint8Array(8), relayParentNumber: 5, relayParentStorageRoot: new Uint8Array(32), maxPovSize: 1 << 20 }));
+    if (call === 'ParachainHost_session_index_for_child') return toHex(u32.enc(0));
+    if (call === 'ParachainHost_session_executor_params') return some(Uint8Array.of(0));
+    throw new Error(`unexpected ${method} ${call}`);
+  };
+  before(async () => {
+    node = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d));
+      req.on('end', () => {
+        const msg = JSON.parse(body) as { id: number; method: string; params: unknown[] };
+        let reply: object;
+        try {
+          reply = { jsonrpc: '2.0', id: msg.id, result: answer(msg.method, msg.params) };
+        } catch (e) {
+          reply = { jsonrpc: '2.0', id: msg.id, error: { code: 4003, message: (e as Error).message } };
+        }
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(reply));
+      });
+    });
+    await new Promise<void>((r) => node.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(node.address() as { port: number }).port}`;
+  });
+  after(() => node.close());
+
+  it('code that does not hash to the hash the chain names', async () => {
+    mode = 'wrong-code';
+    const out = join(dir, 'out-wrong-code');
+    const r = await runCliAsync(['fetch', '--rpc', url, '--para', '1000', '--out', out]);
+    assertOneLine(r, EXIT.protocol, new RegExp(`^pvf: para 1000: the code ${url} returned hashes to 0x[0-9a-f]{64}, not to the ${toHex(blake2_256(code))} the chain names`));
+    assert.deepEqual(readdirSync(out), []);
+    const v = await runCliAsync(['validate', '--rpc', url, '--para', '1000', '--pov-file', join(dir, 'candidate.pov'), '--json']);
+    assert.equal(v.code, EXIT.abstain, v.stderr);
+    assert.equal((JSON.parse(v.stdout) as { reason: string }).reason, 'chain-unavailable');
+  });
+  it('a runtime without the ParachainHost API', async () => {
+    mode = 'no-parachain-host';
+    const r = await runCliAsync(['fetch', '--rpc', url, '--para', '1000', '--out', join(dir, 'out-no-api')]);
+    assertOneLine(r, EXIT.protocol, /^pvf: the runtime at relay block #5 \(not-a-relay 1\) has no ParachainHost API: not a relay chain/);
   });
 });

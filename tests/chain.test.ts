@@ -197,7 +197,7 @@ describe('a real relay chain (chopsticks, Kusama Local): fetch and validate --rp
     assert.equal(r.code, EXIT.abstain, r.stdout + r.stderr);
     const doc = JSON.parse(r.stdout) as { verdict: string; reason: string; detail: string };
     assert.equal(doc.reason, 'pvd-mismatch');
-    assert.match(doc.detail, new RegExp(`relay parent #${fetched.pvd.relayParentNumber + 5}.*relay parent #${fetched.pvd.relayParentNumber}`));
+    assert.match(doc.detail, new RegExp(`: relay_parent_number ${fetched.pvd.relayParentNumber + 5} vs the chain's ${fetched.pvd.relayParentNumber}; give --at`));
   });
 
   it('an unknown block: fetch exits 66 naming it; validate --rpc abstains (chain-unavailable)', () => {
