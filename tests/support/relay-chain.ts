@@ -38,7 +38,7 @@ function portOpen(port: number): Promise<boolean> {
 export async function startRelayChain(genesis: string): Promise<RelayChain> {
   const child: ChildProcess = spawn(process.execPath, ['--import', TSX, `${REPO}tests/support/relay-chain-server.ts`, genesis], {
     env: { ...process.env, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'], // stdin open: the server exits when this process goes away
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
