@@ -9,18 +9,20 @@
  * 3. Payloads are zstd-compressed (level 19, by the pinned base node's zlib; cached by hash).
  * 4. A Node single executable application is made from the pinned base node; each engine is added
  *    as its own ELF section `.pvf.<id>` with objcopy, plus `.pvf.manifest` and `.pvf.signature`
- *    (ed25519 over the manifest bytes), and postject injects the CLI blob last.
+ *    (ed25519 over the manifest bytes), and postject injects the CLI blob.
+ * 5. The signed release statement (sha256 of the whole file and of each part) is appended last.
  * Everything comes from the npm registry; two builds of one commit give identical bytes.
  */
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assembleWatFile } from './wat.ts';
 import { bundle as bundleSource, type BundleOptions } from './bundle.ts';
 import { fetchPackage } from './npm-fetch.ts';
 import { packPayload, sha256Hex } from '../engines/store/payload.ts';
+import { makeTrailer } from '../engines/store/release.ts';
 import { MANIFEST_SECTION, SIGNATURE_SECTION, sectionOf, type BinaryManifest, type EngineEntry, type EngineFamily, type EngineStatus } from '../engines/store/manifest.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -205,6 +207,8 @@ async function main(): Promise<void> {
   execFileSync(join(root, 'node_modules', '.bin', 'postject'), [tmpBin, 'NODE_SEA_BLOB', join(stage, 'sea.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  // The signed release statement goes last, after every other byte (engines/store/release.ts).
+  appendFileSync(tmpBin, makeTrailer(tmpBin, pkg.version, key.key));
   const out = join(root, 'dist', 'pvf');
   renameSync(tmpBin, out);
   rmSync(join(root, 'dist', 'package.json'), { force: true });

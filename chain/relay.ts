@@ -21,7 +21,8 @@ import { decodeExecutorParams, type ExecutorParam } from '../core/session/execut
 import { blake2_256 } from '../core/primitives/hashing.ts';
 import { HexError, parseHex, toHex } from '../core/primitives/hex.ts';
 import { bytesDec, decodeAll, fixedBytesDec, optionDec, u32Dec, ScaleError } from '../core/primitives/scale.ts';
-import { ChainError, type Rpc } from './rpc.ts';
+import { ChainError } from './errors.ts';
+import type { Rpc } from './rpc.ts';
 
 /** blake2b-64 of "ParachainHost": its id in a runtime version's API list. */
 const PARACHAIN_HOST_API = '0xaf2c0297a23e6d3d';

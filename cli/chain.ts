@@ -3,7 +3,7 @@
  * and the one-line errors and exit codes of a chain that cannot be read.
  */
 import { EXIT } from '../core/candidate/verdict.ts';
-import { ChainError, connect, parseEndpoint, type ChainErrorKind } from '../chain/rpc.ts';
+import { ChainError, parseEndpoint, type ChainErrorKind } from '../chain/errors.ts';
 import { parseBlockHash, readChain, type ChainView } from '../chain/relay.ts';
 import { UserError, usageError } from './errors.ts';
 
@@ -52,6 +52,8 @@ export function chainRequest(o: ChainOptions): ChainRequest {
 
 /** Read the chain; a ChainError comes back as it is (validate turns it into abstain, fetch into an exit code). */
 export async function readFromChain(req: ChainRequest, opts: Parameters<typeof readChain>[3] = {}): Promise<ChainView> {
+  // The WebSocket and RPC libraries load here, only for a command that talks to a chain.
+  const { connect } = await import('../chain/rpc.ts');
   const rpc = connect(req.url, { timeoutMs: req.timeoutMs });
   try {
     return await readChain(rpc, req.para, req.at, opts);

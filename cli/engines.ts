@@ -1,11 +1,13 @@
 /** `pvf engines list | verify | extract | gc`. */
 import type { Command } from 'commander';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
 import { EngineStore, cacheRoot } from '../engines/store/store.ts';
 import { sha256Hex } from '../engines/store/payload.ts';
 import { readSection } from '../engines/store/elf.ts';
 import { SIGNATURE_SECTION } from '../engines/store/manifest.ts';
+import { checkRelease, parsePublicKey, rawPublicKeyHex, ReleaseError } from '../engines/store/release.ts';
 import { HostFault } from '../core/candidate/verdict.ts';
 import { dataError, usageError } from './errors.ts';
 import { SIGNING_KEY } from './version.ts';
@@ -58,14 +60,43 @@ export function registerEngines(program: Command, setExit: (code: number) => voi
 
   engines
     .command('verify')
-    .description('recompute every engine section hash and check the manifest signature; check the cache too')
+    .description('check the signed release statement (whole file and each part), every engine section against the manifest, and the cache')
     .option('--binary <path>', 'verify another pvf binary (e.g. a download) instead of this one')
-    .action((o: { binary?: string }) => {
+    .option('--pubkey <file>', 'the release public key you hold (PEM, or 64 hex digits); default $PVF_RELEASE_PUBKEY')
+    .action((o: { binary?: string; pubkey?: string }) => {
+      const path = o.binary ? resolve(o.binary) : process.execPath;
       const store = openStore(o.binary ? resolve(o.binary) : undefined);
+      const keyFile = o.pubkey ?? (process.env.PVF_RELEASE_PUBKEY || undefined);
+      const keyFlag = o.pubkey !== undefined ? '--pubkey' : 'PVF_RELEASE_PUBKEY';
+      let releaseKey: KeyObject | undefined;
+      if (keyFile !== undefined) {
+        let text: string;
+        try {
+          text = readFileSync(keyFile, 'utf8');
+        } catch (e) {
+          throw dataError(`${keyFlag} ${keyFile}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        }
+        try {
+          releaseKey = parsePublicKey(text);
+        } catch (e) {
+          if (e instanceof ReleaseError) throw dataError(`${keyFlag} ${keyFile}: ${e.message}`);
+          throw e;
+        }
+      }
       const problems: string[] = [];
+      let release: ReturnType<typeof checkRelease>;
+      try {
+        release = checkRelease(path, releaseKey);
+      } catch (e) {
+        if (!(e instanceof ReleaseError)) throw e;
+        release = { problems: [e.message], parts: 0 };
+      }
+      problems.push(...release.problems);
+      if (release.problems.length === 0) process.stdout.write(`ok   release statement: the whole file and ${release.parts} parts, signed by ${release.signer}\n`);
       if (!store.sections.some((s) => s.name === SIGNATURE_SECTION)) problems.push('the manifest has no signature section');
       else if (!store.signatureValid(SIGNING_KEY ?? store.manifest.signingKey)) problems.push('the manifest signature does not verify');
       if (SIGNING_KEY && store.manifest.signingKey !== SIGNING_KEY) problems.push(`the manifest names signing key ${store.manifest.signingKey}, this pvf trusts ${SIGNING_KEY}`);
+      if (releaseKey && store.manifest.signingKey !== rawPublicKeyHex(releaseKey)) problems.push(`the manifest names signing key ${store.manifest.signingKey}, not the key given (${rawPublicKeyHex(releaseKey)})`);
       for (const e of store.manifest.engines) {
         const s = store.sections.find((x) => x.name === e.section);
         if (!s) {
@@ -78,7 +109,12 @@ export function registerEngines(program: Command, setExit: (code: number) => voi
         if (store.isExtracted(e) && !store.cachedIntact(e)) problems.push(`cached copy of ${e.id} in ${store.dirOf(e)} is damaged (it will be re-extracted on next use)`);
       }
       for (const p of problems) process.stdout.write(`FAIL ${p}\n`);
-      process.stdout.write(problems.length === 0 ? `verified: ${store.manifest.engines.length} engines, signature by ${store.manifest.signingKey.slice(0, 16)}…\n` : '');
+      if (problems.length === 0) {
+        process.stdout.write(`verified: ${store.manifest.engines.length} engines, signature by ${store.manifest.signingKey.slice(0, 16)}…\n`);
+        if (!releaseKey) {
+          process.stdout.write(`note: self-consistency only: the statement is signed by the key it names itself. Give --pubkey FILE (or set PVF_RELEASE_PUBKEY) with the release key you hold to check who signed it.\n`);
+        }
+      }
       setExit(problems.length === 0 ? 0 : 1);
     });
 

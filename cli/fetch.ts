@@ -12,7 +12,7 @@ import { writeAtomic } from '../core/corpus/format.ts';
 import { toHex } from '../core/primitives/hex.ts';
 import { blake2_256 } from '../core/primitives/hashing.ts';
 import { executorParamsHash } from '../core/session/executor-params.ts';
-import { ChainError } from '../chain/rpc.ts';
+import { ChainError } from '../chain/errors.ts';
 import type { ChainView } from '../chain/relay.ts';
 import { chainRequest, chainUserError, readFromChain, type ChainOptions } from './chain.ts';
 import { dataError, usageError } from './errors.ts';

@@ -7,7 +7,7 @@ import { toHex } from '../core/primitives/hex.ts';
 import { blake2_256 } from '../core/primitives/hashing.ts';
 import { PolicyError, resolvePolicy as resolveInCore, type Policy } from '../core/session/policy.ts';
 import { resolveSession } from '../core/session/schedule.ts';
-import { ChainError } from '../chain/rpc.ts';
+import { ChainError } from '../chain/errors.ts';
 import type { ChainView } from '../chain/relay.ts';
 import { chainRequest, readFromChain } from './chain.ts';
 import { chainJson } from './fetch.ts';

@@ -134,6 +134,11 @@ export function paraStorage(paras: ParaRegistration[], session: number, executor
 
 /** Register the paras and the session's params, build a block on top; the new best block's hash. */
 export async function registerParas(chain: RelayChain, paras: ParaRegistration[], session: number, executorParams: Uint8Array): Promise<string> {
+  const number = async (hash?: string) => Number.parseInt((await chain.call<{ number: string }>('chain_getHeader', hash ? [hash] : [])).number, 16);
+  const before = await number();
   await chain.call('dev_setStorage', [paraStorage(paras, session, executorParams)]);
-  return chain.call<string>('dev_newBlock', [{ count: 1 }]);
+  const head = await chain.call<string>('dev_newBlock', [{ count: 1 }]);
+  // chopsticks only logs a block it failed to build, and answers with the old head.
+  if ((await number(head)) !== before + 1) throw new Error(`chopsticks did not build block #${before + 1} (head ${head})`);
+  return head;
 }
