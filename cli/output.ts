@@ -38,6 +38,7 @@ export function reportJson(rep: ValidationReport, ctx: ReportContext = {}): Reco
   if (v.verdict === 'valid') doc.result = resultJson(v.result, v.raw);
   doc.timings = rep.timings;
   doc.logs = rep.logs;
+  if (rep.logsUnavailable) doc.logsUnavailable = rep.logsUnavailable;
   return doc;
 }
 
@@ -49,7 +50,7 @@ export function reportText(rep: ValidationReport, ctx: ReportContext = {}): stri
   const v = rep.verdict;
   const total = rep.timings.totalMs !== undefined ? `, ${rep.timings.totalMs.toFixed(1)} ms` : '';
   const where = `engine ${rep.engine}${ctx.session !== undefined ? `, session ${ctx.session}` : ''}${ctx.kind ? `, ${ctx.kind}` : ''}${total}`;
-  if (v.verdict !== 'valid') return `${v.verdict}: ${v.reason}: ${v.detail}\n  ${where}\n`;
+  if (v.verdict !== 'valid') return `${v.verdict}: ${v.reason}: ${v.detail}\n  ${where}\n${rep.logsUnavailable ? `  note: ${rep.logsUnavailable}\n` : ''}`;
   const r = v.result;
   const lines = [
     `valid (${where})`,

@@ -268,7 +268,7 @@ describe('limits give the same verdict on every engine', { skip: SKIP }, () => {
   const files: Record<string, string> = {};
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'pvf-limits-'));
-    for (const n of ['infinite_loop', 'grow_bomb', 'grow_probe', 'malloc_bomb', 'uses_simd', 'infinite_recursion', 'depth_probe', 'nan_bits']) {
+    for (const n of ['infinite_loop', 'grow_bomb', 'grow_probe', 'malloc_bomb', 'uses_simd', 'infinite_recursion', 'depth_probe', 'nan_bits', 'unreachable']) {
       files[n] = join(tmp, `${n}.wasm`);
       writeFileSync(files[n], await pvf(`hostile/${n}`));
     }
@@ -281,6 +281,22 @@ describe('limits give the same verdict on every engine', { skip: SKIP }, () => {
     const r = pvfRun(['validate', '--code', files[name], '--params', '0x', '--engine', engine, '--json', ...extra], { PVF_CACHE_DIR: join(tmp, 'cache') });
     return { ...r, wallMs: performance.now() - t, doc: JSON.parse(r.stdout) as { verdict: string; reason?: string; detail?: string; result?: { headData: string } } };
   };
+
+  it('a panic (log, then unreachable): the v8 engines report the message; the wasmi engines, whose executor drops logs on a trap, say so in --json', () => {
+    for (const e of engines) {
+      const r = run('unreachable', e);
+      const doc = r.doc as typeof r.doc & { logs: Array<{ message: string }>; logsUnavailable?: string };
+      assert.deepEqual([r.code, doc.verdict, doc.reason], [1, 'invalid', 'execution-error'], `${e}: ${r.stdout}`);
+      if (e.startsWith('wasmi-')) {
+        assert.deepEqual(doc.logs, [], e);
+        assert.match(doc.logsUnavailable ?? '', /returns the PVF's log lines only when validate_block returns/, e);
+      } else {
+        assert.match(doc.detail ?? '', /^panicked at 'hostile: unreachable'/, e);
+        assert.equal(doc.logs.at(-1)?.message, "panicked at 'hostile: unreachable'", e);
+        assert.equal(doc.logsUnavailable, undefined, e);
+      }
+    }
+  });
 
   it('an infinite loop is invalid: timeout on the v8 engines, abstain engine-limit on wasmi, within the 2 s CPU budget + 10 %', () => {
     for (const e of engines) {

@@ -77,7 +77,18 @@ export interface ValidationReport {
   engine: string;
   logs: LogLine[];
   timings: Record<string, number>;
+  /** Why `logs` is empty although the PVF may have logged (a panic message among them). */
+  logsUnavailable?: string;
 }
+
+/**
+ * The wasmi engines' executor (smoldot, as chopsticks-executor packages it) returns the runtime's
+ * log lines with a result only: when the call traps it returns the trap alone, so a panic message,
+ * which the runtime logs just before trapping, never reaches us. Measured on a tampered statemine
+ * block: the v8 engines report "panicked at … Storage root must match that calculated.", the wasmi
+ * engines "wasm `unreachable` instruction executed" and no log line.
+ */
+export const WASMI_TRAP_LOGS = 'this wasmi engine returns the PVF\'s log lines only when validate_block returns: when it traps, smoldot\'s executor (chopsticks-executor) gives the trap alone, so a panic message is not available here; a v8 engine reports it';
 
 /** Validate one candidate on one engine. Never throws: every outcome is a verdict. */
 export async function validateCandidate(
@@ -130,6 +141,9 @@ export async function validateCandidate(
   } catch (e) {
     timings.totalMs = msSince(t0);
     const partial = (e as { logs?: LogLine[] }).logs;
-    return { verdict: verdictFromError(e, 'validate'), engine: engine.id, logs: partial ?? logs, timings };
+    const verdict = verdictFromError(e, 'validate');
+    const report: ValidationReport = { verdict, engine: engine.id, logs: partial ?? logs, timings };
+    if (engine.family === 'wasmi' && verdict.verdict === 'invalid' && verdict.reason === 'execution-error' && report.logs.length === 0) report.logsUnavailable = WASMI_TRAP_LOGS;
+    return report;
   }
 }
