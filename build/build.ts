@@ -26,7 +26,9 @@ import { makeTrailer } from '../engines/store/release.ts';
 import { MANIFEST_SECTION, SIGNATURE_SECTION, sectionOf, type BinaryManifest, type EngineEntry, type EngineFamily, type EngineStatus } from '../engines/store/manifest.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cache = process.env.PVF_BUILD_CACHE ?? join(root, '.cache', 'build');
+// Outside the tree, the cache changes the wasmi payloads' bytes (esbuild names the bundled executor's
+// modules by their path under the tree), which the pins then refuse: keep it under the tree.
+const cache = process.env.PVF_BUILD_CACHE || join(root, '.cache', 'build');
 const stage = join(root, 'dist', '.stage');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 const log = (s: string) => process.stderr.write(`build: ${s}\n`);

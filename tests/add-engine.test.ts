@@ -21,11 +21,17 @@ let dir: string;
 let checkout: string;
 let corpus: string;
 
+function withoutBuildCache(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.PVF_BUILD_CACHE;
+  return env;
+}
+
 function addEngine(args: string[]): { code: number | null; out: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/add-engine.ts', ...args], {
     cwd: checkout,
     encoding: 'utf8',
-    env: { ...process.env, PVF_BUILD_CACHE: join(REPO, '.cache', 'build'), PVF_CACHE_DIR: join(dir, 'cache'), PVF_UPDATE_PINS: '' },
+    env: { ...withoutBuildCache(), PVF_CACHE_DIR: join(dir, 'cache'), PVF_UPDATE_PINS: '' },
     maxBuffer: 64 << 20,
   });
   return { code: r.status, out: r.stdout + r.stderr };
@@ -43,6 +49,11 @@ describe('npm run add-engine in a throwaway checkout', { skip: SKIP_BIN || (spaw
     const clone = spawnSync('git', ['clone', '-q', REPO, checkout], { encoding: 'utf8' });
     assert.equal(clone.status, 0, clone.stderr);
     symlinkSync(join(REPO, 'node_modules'), join(checkout, 'node_modules'));
+    // The repository's build cache, at the same place inside the tree: a wasmi payload bundles the
+    // executor from the cache, and esbuild names its modules by their path under the tree, so a
+    // cache elsewhere (PVF_BUILD_CACHE) gives other bytes, which the pins refuse.
+    mkdirSync(join(checkout, '.cache'));
+    symlinkSync(join(REPO, '.cache', 'build'), join(checkout, '.cache', 'build'));
     // A small corpus: the project's adder, four blocks.
     corpus = join(dir, 'corpus');
     mkdirSync(corpus);
