@@ -23,7 +23,8 @@ import { bundle as bundleSource, type BundleOptions } from './bundle.ts';
 import { fetchPackage } from './npm-fetch.ts';
 import { packPayload, sha256Hex } from '../engines/store/payload.ts';
 import { makeTrailer } from '../engines/store/release.ts';
-import { MANIFEST_SECTION, SIGNATURE_SECTION, sectionOf, type BinaryManifest, type EngineEntry, type EngineFamily, type EngineStatus } from '../engines/store/manifest.ts';
+import type { Pins } from './pins.ts';
+import { MANIFEST_SECTION, SIGNATURE_SECTION, sectionOf, type BinaryManifest, type EngineEntry } from '../engines/store/manifest.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Outside the tree, the cache changes the wasmi payloads' bytes (esbuild names the bundled executor's
@@ -33,21 +34,6 @@ const stage = join(root, 'dist', '.stage');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 const log = (s: string) => process.stderr.write(`build: ${s}\n`);
 
-interface Pins {
-  comment?: string;
-  base: { package: string; version: string; file: string; sha256: string };
-  engines: Array<{
-    id: string;
-    family: EngineFamily;
-    status: EngineStatus;
-    advisory?: string;
-    node?: { package: string; version: string; sha256: string };
-    runsOn?: string;
-    executor?: { package: string; version: string };
-    worker: string;
-    payloadSha256: string;
-  }>;
-}
 const pinsPath = join(root, 'engines', 'engines.json');
 const pins = JSON.parse(readFileSync(pinsPath, 'utf8')) as Pins;
 const updatePins = process.env.PVF_UPDATE_PINS === '1';

@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
 import { EngineStore, cacheRoot } from '../engines/store/store.ts';
 import { sha256Hex } from '../engines/store/payload.ts';
-import { readSection } from '../engines/store/elf.ts';
+import { ElfError, readSection } from '../engines/store/elf.ts';
 import { SIGNATURE_SECTION } from '../engines/store/manifest.ts';
 import { checkRelease, parsePublicKey, rawPublicKeyHex, ReleaseError } from '../engines/store/release.ts';
 import { HostFault } from '../core/candidate/verdict.ts';
@@ -88,8 +88,8 @@ export function registerEngines(program: Command, setExit: (code: number) => voi
       try {
         release = checkRelease(path, releaseKey);
       } catch (e) {
-        if (!(e instanceof ReleaseError)) throw e;
-        release = { problems: [e.message], parts: 0 };
+        if (!(e instanceof ReleaseError || e instanceof ElfError)) throw e;
+        release = { problems: [`release statement: ${e.message}`], parts: 0 };
       }
       problems.push(...release.problems);
       if (release.problems.length === 0) process.stdout.write(`ok   release statement: the whole file and ${release.parts} parts, signed by ${release.signer}\n`);

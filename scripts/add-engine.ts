@@ -20,31 +20,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PinnedEngine, Pins } from '../build/pins.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pinsPath = join(root, 'engines', 'engines.json');
 const shared = join(root, '..', 'shared', 'fixtures');
 const say = (s: string) => process.stdout.write(`add-engine: ${s}\n`);
 
-interface PinnedEngine {
-  id: string;
-  family: 'v8' | 'wasmi';
-  status: 'active' | 'deprecated' | 'revoked';
-  advisory?: string;
-  node?: { package: string; version: string; sha256: string };
-  runsOn?: string;
-  executor?: { package: string; version: string };
-  worker: string;
-  payloadSha256: string;
-}
-interface Pins {
-  engines: PinnedEngine[];
-}
-
 class UsageError extends Error {}
 
-function readPins(): Pins & Record<string, unknown> {
-  return JSON.parse(readFileSync(pinsPath, 'utf8')) as Pins & Record<string, unknown>;
+function readPins(): Pins {
+  return JSON.parse(readFileSync(pinsPath, 'utf8')) as Pins;
 }
 function writePins(p: Pins): void {
   writeFileSync(pinsPath, JSON.stringify(p, null, 2) + '\n');

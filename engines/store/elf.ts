@@ -15,7 +15,8 @@ export interface ElfSection {
   size: number;
 }
 
-function readAt(fd: number, offset: number, length: number): Buffer {
+/** Exactly `length` bytes at `offset` of an open file (ElfError at an early end). */
+export function readAt(fd: number, offset: number, length: number): Buffer {
   const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {

@@ -17,7 +17,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { listSections } from './elf.ts';
+import { listSections, readAt } from './elf.ts';
 
 export const TRAILER_MAGIC = Buffer.from('PVFREL01', 'latin1');
 const FOOTER = 16; // L, reserved, magic
@@ -78,17 +78,6 @@ export function parsePublicKey(text: string): KeyObject {
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new ReleaseError(`a ${key.asymmetricKeyType} key, not ed25519`);
   return key;
-}
-
-function readAt(fd: number, offset: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, offset + done);
-    if (n === 0) throw new ReleaseError(`unexpected end of file at ${offset + done}`);
-    done += n;
-  }
-  return buf;
 }
 
 /** The trailer of `path`, or undefined when the file has none. */
