@@ -100,6 +100,37 @@ function wsRpc(url: string, timeoutMs: number, attempts: number): Rpc {
   };
 }
 
+/**
+ * The most an answer may hold: a relay chain's largest answer is validation code (at most
+ * max_code_size, a few MiB, twice that as hex). The same bound the `ws` package puts on a
+ * WebSocket message (100 MiB): a node that sends more is not answering as a relay chain does.
+ */
+export const MAX_ANSWER_BYTES = 100 * 1024 * 1024;
+
+async function boundedText(res: Response, url: string, method: string): Promise<string> {
+  const tooLarge = () => new ChainError('bad-answer', `${url}: ${method}: an answer larger than ${MAX_ANSWER_BYTES} bytes`);
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_ANSWER_BYTES) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > MAX_ANSWER_BYTES) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 interface JsonRpcAnswer {
   result?: unknown;
   error?: { code: number; message: string; data?: unknown };
@@ -129,9 +160,10 @@ function httpRpc(url: string, timeoutMs: number, attempts: number): Rpc {
           last = `HTTP ${res.status}`;
           continue;
         }
+        const text = await boundedText(res, url, method);
         let answer: JsonRpcAnswer;
         try {
-          answer = (await res.json()) as JsonRpcAnswer;
+          answer = JSON.parse(text) as JsonRpcAnswer;
         } catch {
           throw new ChainError('bad-answer', `${url}: ${method}: HTTP ${res.status}, not a JSON-RPC answer`);
         }

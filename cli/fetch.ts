@@ -70,11 +70,6 @@ export function registerFetch(program: Command, setExit: (code: number) => void)
       const req = chainRequest(o);
       if (!o.out) throw usageError('missing --out DIR');
       const out = o.out;
-      try {
-        mkdirSync(out, { recursive: true });
-      } catch (e) {
-        throw dataError(`--out ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
       const t0 = performance.now();
       let view: ChainView;
       let knownCode = false;
@@ -93,6 +88,8 @@ export function registerFetch(program: Command, setExit: (code: number) => void)
       const ms = performance.now() - t0;
       const doc = { ...chainJson(view), code: codeFileName(view.codeHash), pvdFile: PVD_FILE, pvdHex: toHex(view.pvdRaw) };
       try {
+        // The folder is made only now: a fetch that fails leaves nothing behind.
+        mkdirSync(out, { recursive: true });
         // Code already there under its hash (checked when read) is kept as it is.
         if (!knownCode) writeAtomic(join(out, codeFileName(view.codeHash)), view.code);
         writeAtomic(join(out, PVD_FILE), view.pvdRaw);

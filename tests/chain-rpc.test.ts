@@ -14,7 +14,7 @@ import { concatBytes } from '../core/primitives/bytes.ts';
 import { blake2_256 } from '../core/primitives/hashing.ts';
 import { toHex } from '../core/primitives/hex.ts';
 import { encodePersistedValidationData } from '../core/candidate/codecs.ts';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync } from './support/cli.ts';
@@ -91,7 +91,7 @@ describe('an endpoint that does not work: unreachable (exit 69) within the timeo
       const r = await runCliAsync(['fetch', '--rpc', `${scheme}://127.0.0.1:${closedPort}`, '--para', '1000', '--out', out, '--rpc-timeout', '2000']);
       assertOneLine(r, EXIT.unreachable, new RegExp(`^pvf: ${scheme}://127\\.0\\.0\\.1:${closedPort}: .*(no connection after 3 attempts|no answer after 3 attempts)`));
       assert.ok(performance.now() - t < 30_000, 'gave up in reasonable time');
-      assert.deepEqual(readdirSync(out), []);
+      assert.equal(existsSync(out), false, 'a failed fetch leaves nothing, not even the folder');
     });
     it(`${scheme}://: a server that accepts and never answers`, async () => {
       const out = join(dir, `out-silent-${scheme}`);
@@ -99,7 +99,7 @@ describe('an endpoint that does not work: unreachable (exit 69) within the timeo
       const r = await runCliAsync(['fetch', '--rpc', `${scheme}://127.0.0.1:${silentPort}`, '--para', '1000', '--out', out, '--rpc-timeout', '1500']);
       assertOneLine(r, EXIT.unreachable, new RegExp(`^pvf: ${scheme}://127\\.0\\.0\\.1:${silentPort}: `));
       assert.ok(performance.now() - t < 30_000, 'gave up in reasonable time');
-      assert.deepEqual(readdirSync(out), []);
+      assert.equal(existsSync(out), false, 'a failed fetch leaves nothing, not even the folder');
     });
   }
   it('validate --rpc: abstain (chain-unavailable, exit 2), never invalid', async () => {
@@ -119,7 +119,7 @@ describe('an endpoint that does not work: unreachable (exit 69) within the timeo
 describe('a node whose answers do not check out: exit 76, one line saying what is wrong', () => {
   let node: HttpServer;
   let url: string;
-  let mode: 'no-parachain-host' | 'wrong-code' = 'wrong-code';
+  let mode: 'no-parachain-host' | 'wrong-code' | 'huge' = 'wrong-code';
   const header = { parentHash: toHex(new Uint8Array(32)), number: '0x5', stateRoot: toHex(new Uint8Array(32).fill(1)), extrinsicsRoot: toHex(new Uint8Array(32).fill(2)), digest: { logs: [] as string[] } };
   const hash = toHex(blake2_256(concatBytes([new Uint8Array(32), compact.enc(5), new Uint8Array(32).fill(1), new Uint8Array(32).fill(2), compact.enc(0)])));
   const code = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
@@ -138,6 +138,17 @@ describe('a node whose answers do not check out: exit 76, one line saying what i
   };
   before(async () => {
     node = createHttpServer((req, res) => {
+      if (mode === 'huge') {
+        // An answer that never ends: 1 MiB chunks, as long as the client reads.
+        const chunk = Buffer.alloc(1 << 20, 0x20);
+        const pump = () => {
+          while (res.write(chunk)) if (res.destroyed) return;
+        };
+        res.on('drain', pump);
+        res.on('close', () => res.off('drain', pump));
+        pump();
+        return;
+      }
       let body = '';
       req.on('data', (d: Buffer) => (body += d));
       req.on('end', () => {
@@ -162,10 +173,15 @@ describe('a node whose answers do not check out: exit 76, one line saying what i
     const out = join(dir, 'out-wrong-code');
     const r = await runCliAsync(['fetch', '--rpc', url, '--para', '1000', '--out', out]);
     assertOneLine(r, EXIT.protocol, new RegExp(`^pvf: para 1000: the code ${url} returned hashes to 0x[0-9a-f]{64}, not to the ${toHex(blake2_256(code))} the chain names`));
-    assert.deepEqual(readdirSync(out), []);
+    assert.equal(existsSync(out), false);
     const v = await runCliAsync(['validate', '--rpc', url, '--para', '1000', '--pov-file', join(dir, 'candidate.pov'), '--json']);
     assert.equal(v.code, EXIT.abstain, v.stderr);
     assert.equal((JSON.parse(v.stdout) as { reason: string }).reason, 'chain-unavailable');
+  });
+  it('an answer that does not end: refused past 100 MiB, never read whole into memory', async () => {
+    mode = 'huge';
+    const r = await runCliAsync(['fetch', '--rpc', url, '--para', '1000', '--out', join(dir, 'out-huge')]);
+    assertOneLine(r, EXIT.protocol, new RegExp(`^pvf: ${url}: chain_getBlockHash: an answer larger than 104857600 bytes`));
   });
   it('a runtime without the ParachainHost API', async () => {
     mode = 'no-parachain-host';
