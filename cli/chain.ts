@@ -41,13 +41,17 @@ export function chainRequest(o: ChainOptions): ChainRequest {
     if (!/^\d+$/.test(o.rpcTimeout) || Number(o.rpcTimeout) < 1 || Number(o.rpcTimeout) > 600_000) throw usageError(`--rpc-timeout ${o.rpcTimeout}: give milliseconds, 1 to 600000`);
     timeoutMs = Number(o.rpcTimeout);
   }
-  try {
-    parseEndpoint(o.rpc);
-    return { url: o.rpc, para: Number(o.para), at: o.at === undefined ? undefined : parseBlockHash(o.at), timeoutMs };
-  } catch (e) {
-    if (e instanceof ChainError) throw usageError(`--rpc ${e.message}`);
-    throw e;
-  }
+  const usage = <T>(prefix: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof ChainError) throw usageError(`${prefix}${e.message}`);
+      throw e;
+    }
+  };
+  usage('--rpc ', () => parseEndpoint(o.rpc!));
+  const at = o.at === undefined ? undefined : usage('', () => parseBlockHash(o.at!));
+  return { url: o.rpc, para: Number(o.para), at, timeoutMs };
 }
 
 /** Read the chain; a ChainError comes back as it is (validate turns it into abstain, fetch into an exit code). */

@@ -68,7 +68,7 @@ describe('fetch and validate --rpc: usage errors name the flag (exit 64)', () =>
     ['not a URL', ['fetch', '--rpc', 'localhost:9944', '--para', '1000', '--out', 'x'], /--rpc localhost:9944: /],
     ['a para id that is not a number', ['fetch', '--rpc', 'ws://127.0.0.1:1', '--para', 'asset-hub', '--out', 'x'], /--para asset-hub: not a para id/],
     ['a para id of 2^32', ['fetch', '--rpc', 'ws://127.0.0.1:1', '--para', '4294967296', '--out', 'x'], /--para 4294967296: not a para id/],
-    ['a block hash too short', ['fetch', '--rpc', 'ws://127.0.0.1:1', '--para', '1000', '--at', '0x1234', '--out', 'x'], /--at 0x1234: not a block hash/],
+    ['a block hash too short', ['fetch', '--rpc', 'ws://127.0.0.1:1', '--para', '1000', '--at', '0x1234', '--out', 'x'], /^pvf: --at 0x1234: not a block hash \(0x and 64 hex digits\)$/m],
     ['a zero timeout', ['fetch', '--rpc', 'ws://127.0.0.1:1', '--para', '1000', '--rpc-timeout', '0', '--out', 'x'], /--rpc-timeout 0: give milliseconds/],
     ['validate --rpc with --code', ['validate', '--rpc', 'ws://127.0.0.1:1', '--para', '1000', '--code', 'x.wasm', '--pov', 'x'], /--rpc reads the code and the PVD from the chain/],
     ['validate --rpc with --session', ['validate', '--rpc', 'ws://127.0.0.1:1', '--para', '1000', '--session', '3', '--pov', 'x'], /drop --session and --executor-params/],
