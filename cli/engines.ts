@@ -1,6 +1,6 @@
 /** `pvf engines list | verify | extract | gc`. */
 import type { Command } from 'commander';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
 import { EngineStore, cacheRoot } from '../engines/store/store.ts';
@@ -10,6 +10,10 @@ import { SIGNATURE_SECTION } from '../engines/store/manifest.ts';
 import { checkRelease, parsePublicKey, rawPublicKeyHex, ReleaseError } from '../engines/store/release.ts';
 import { HostFault } from '../core/candidate/verdict.ts';
 import { dataError, usageError } from './errors.ts';
+import { readInputFile } from './inputs.ts';
+
+/** A public key file (PEM or hex) is a few hundred bytes. */
+const KEY_FILE_LIMIT = 64 * 1024;
 import { SIGNING_KEY } from './version.ts';
 import { spinnerFactory } from './spinner.ts';
 
@@ -70,12 +74,7 @@ export function registerEngines(program: Command, setExit: (code: number) => voi
       const keyFlag = o.pubkey !== undefined ? '--pubkey' : 'PVF_RELEASE_PUBKEY';
       let releaseKey: KeyObject | undefined;
       if (keyFile !== undefined) {
-        let text: string;
-        try {
-          text = readFileSync(keyFile, 'utf8');
-        } catch (e) {
-          throw dataError(`${keyFlag} ${keyFile}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-        }
+        const text = Buffer.from(readInputFile(keyFlag, keyFile, KEY_FILE_LIMIT)).toString('utf8');
         try {
           releaseKey = parsePublicKey(text);
         } catch (e) {

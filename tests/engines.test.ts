@@ -2,6 +2,7 @@
  * The single executable dist/pvf and its engine sections (skipped with a message when dist/pvf has
  * not been built: run `npm run build`). Each fault of the engines issue has a test here.
  */
+import { assembleWat } from '../build/wat.ts';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -281,6 +282,28 @@ describe('limits give the same verdict on every engine', { skip: SKIP }, () => {
     const r = pvfRun(['validate', '--code', files[name], '--params', '0x', '--engine', engine, '--json', ...extra], { PVF_CACHE_DIR: join(tmp, 'cache') });
     return { ...r, wallMs: performance.now() - t, doc: JSON.parse(r.stdout) as { verdict: string; reason?: string; detail?: string; result?: { headData: string } } };
   };
+
+  it('an exported mutable global: the v8 engines run it (invalid: it traps); the wasmi engines abstain engine-limit, never internal-error (fuzz seed 6613)', async () => {
+    const file = join(tmp, 'mutable_global.wasm');
+    writeFileSync(
+      file,
+      await assembleWat(`(module
+        (import "env" "memory" (memory 17))
+        (global (export "__heap_base") i32 (i32.const 1048576))
+        (global (export "counter") (mut i32) (i32.const 0))
+        (func (export "validate_block") (param i32 i32) (result i64) unreachable))`),
+    );
+    for (const e of engines) {
+      const r = pvfRun(['validate', '--code', file, '--params', '0x', '--engine', e, '--json'], { PVF_CACHE_DIR: join(tmp, 'cache') });
+      const doc = JSON.parse(r.stdout) as { verdict: string; reason?: string; detail?: string };
+      if (e.startsWith('wasmi-')) {
+        assert.deepEqual([r.code, doc.verdict, doc.reason], [2, 'abstain', 'engine-limit'], `${e}: ${r.stdout}`);
+        assert.match(doc.detail ?? '', /does not support importing or exporting mutable globals/, e);
+      } else {
+        assert.deepEqual([r.code, doc.verdict, doc.reason], [1, 'invalid', 'execution-error'], `${e}: ${r.stdout}`);
+      }
+    }
+  });
 
   it('a panic (log, then unreachable): the v8 engines report the message; the wasmi engines, whose executor drops logs on a trap, say so in --json', () => {
     for (const e of engines) {

@@ -138,19 +138,22 @@ function seaBlobRange(fd: number, fileSize: number): { offset: number; size: num
   return undefined;
 }
 
-/** Hash [from, to) of an open file in 1 MiB reads. */
-function hashRange(fd: number, from: number, to: number, h = createHash('sha256')): ReturnType<typeof createHash> {
+/** Feed [from, to) of an open file, in 1 MiB reads, to every hash given. */
+function hashRange(fd: number, from: number, to: number, ...hashes: Array<ReturnType<typeof createHash>>): void {
   const buf = Buffer.alloc(1 << 20);
   for (let at = from; at < to; ) {
     const n = readSync(fd, buf, 0, Math.min(buf.length, to - at), at);
     if (n === 0) throw new ReleaseError(`unexpected end of file at ${at}`);
-    h.update(buf.subarray(0, n));
+    for (const h of hashes) h.update(buf.subarray(0, n));
     at += n;
   }
-  return h;
 }
 
-/** The parts of the first `bodyBytes` of `path` and the whole body's hash, as a statement lists them. */
+/**
+ * The parts of the first `bodyBytes` of `path` and the whole body's hash, as a statement lists
+ * them: one pass over the file, each byte feeding the whole-file hash and its part's (or the base
+ * runtime's).
+ */
 export function describeBinary(path: string, bodyBytes?: number): { file: Statement['file']; parts: Part[] } {
   const sections = listSections(path);
   const fd = openSync(path, 'r');
@@ -164,22 +167,24 @@ export function describeBinary(path: string, bodyBytes?: number): { file: Statem
     const sea = seaBlobRange(fd, size);
     if (sea) ranges.push({ name: 'cli', what: 'the CLI and its embedded schedule (Node single-executable blob, note NODE_SEA_BLOB)', ...sea });
     ranges.sort((a, b) => a.offset - b.offset);
-    const parts: Part[] = ranges.map((r) => ({ ...r, sha256: hashRange(fd, r.offset, r.offset + r.size).digest('hex') }));
-    // The base runtime: every byte outside the parts above.
+    const whole = createHash('sha256');
     const rest = createHash('sha256');
+    const parts: Part[] = [];
     let at = 0;
     let restSize = 0;
     for (const r of ranges) {
-      if (r.offset > at) {
-        hashRange(fd, at, r.offset, rest);
-        restSize += r.offset - at;
-      }
-      at = Math.max(at, r.offset + r.size);
+      if (r.offset < at) throw new ReleaseError(`${r.name} overlaps the part before it`);
+      hashRange(fd, at, r.offset, whole, rest);
+      restSize += r.offset - at;
+      const h = createHash('sha256');
+      hashRange(fd, r.offset, r.offset + r.size, whole, h);
+      parts.push({ ...r, sha256: h.digest('hex') });
+      at = r.offset + r.size;
     }
-    hashRange(fd, at, size, rest);
+    hashRange(fd, at, size, whole, rest);
     restSize += size - at;
     parts.push({ name: 'base runtime', what: 'every byte outside the parts above: the node binary, ELF headers and tables', size: restSize, sha256: rest.digest('hex') });
-    return { file: { bytes: size, sha256: hashRange(fd, 0, size).digest('hex') }, parts };
+    return { file: { bytes: size, sha256: whole.digest('hex') }, parts };
   } finally {
     closeSync(fd);
   }

@@ -192,6 +192,12 @@ function smoldotError(detail: string): Extract<WorkerResponse, { ok: false }> {
     // judge the candidate under the StackLogicalMax in force.
     return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `wasmi ran out of call stack before the logical stack limit: ${detail}`, logs: [] };
   }
+  if (/mutable global support is not enabled/i.test(detail)) {
+    // A mutable global imported or exported: part of Wasm 1.0 as polkadot's wasmtime compiles it
+    // (prevalidation lets it through on every engine, V8 runs it); smoldot's wasmi refuses the
+    // module. Found by the fuzz campaign (seed 6613), where it was reported as our own fault.
+    return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `this wasmi engine does not support importing or exporting mutable globals, which polkadot accepts: ${detail}`, logs: [] };
+  }
   if (/sign extension operations support is not enabled/i.test(detail)) {
     // polkadot's engine accepts sign-extension operations (MVP + sign-ext; prevalidation lets them
     // through on every engine); this smoldot build's wasmi refuses them: it cannot judge the PVF.

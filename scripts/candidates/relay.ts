@@ -11,8 +11,9 @@ import { Bytes } from 'scale-ts';
 import { u64le } from './header.ts';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
-const storageKey = (pallet: string, item: string) => concatBytes([twox_128(utf8(pallet)), twox_128(utf8(item))]);
-const twox64Concat = (k: Uint8Array) => concatBytes([twox_64(k), k]);
+/** twox128(pallet) ++ twox128(item): a storage item's key prefix. */
+export const storageKey = (pallet: string, item: string): Uint8Array => concatBytes([twox_128(utf8(pallet)), twox_128(utf8(item))]);
+export const twox64Concat = (k: Uint8Array): Uint8Array => concatBytes([twox_64(k), k]);
 
 /** polkadot-primitives well_known_keys. */
 export const ACTIVE_CONFIG = storageKey('Configuration', 'ActiveConfig');

@@ -12,17 +12,15 @@ import { readFileSync } from 'node:fs';
 import { setupWithServer } from '@acala-network/chopsticks';
 import { BuildBlockMode, type Genesis } from '@acala-network/chopsticks-core';
 import { u64 } from 'scale-ts';
-import { concatBytes } from '../../core/primitives/bytes.ts';
-import { twox_128 } from '../../core/primitives/hashing.ts';
 import { toHex } from '../../core/primitives/hex.ts';
+import { storageKey } from '../../scripts/candidates/relay.ts';
 
 const GENESIS_TIMESTAMP_MS = 1_764_547_200_000n; // 2025-12-01T00:00:00Z
 
 const path = process.argv[2];
 if (!path) throw new Error('usage: relay-chain-server.ts GENESIS_CHAIN_SPEC');
 const spec = JSON.parse(readFileSync(path, 'utf8')) as Genesis;
-const utf8 = (s: string) => new TextEncoder().encode(s);
-spec.genesis.raw.top[toHex(concatBytes([twox_128(utf8('Timestamp')), twox_128(utf8('Now'))]))] = toHex(u64.enc(GENESIS_TIMESTAMP_MS));
+spec.genesis.raw.top[toHex(storageKey('Timestamp', 'Now'))] = toHex(u64.enc(GENESIS_TIMESTAMP_MS));
 const ctx = await setupWithServer({ genesis: spec, port: 0, host: '127.0.0.1', 'build-block-mode': BuildBlockMode.Manual });
 process.stdout.write(`LISTENING ${ctx.addr.split(':').at(-1)}\n`);
 // The parent holds our stdin open and never writes: when it goes away, however it dies, so do we.

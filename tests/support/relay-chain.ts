@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import { Bytes, u32 } from 'scale-ts';
 import { WebSocket } from 'ws';
 import { concatBytes } from '../../core/primitives/bytes.ts';
-import { blake2_256, twox_128, twox_64 } from '../../core/primitives/hashing.ts';
+import { blake2_256 } from '../../core/primitives/hashing.ts';
+import { storageKey, twox64Concat } from '../../scripts/candidates/relay.ts';
 import { toHex } from '../../core/primitives/hex.ts';
 import { REPO } from './pvfs.ts';
 
@@ -96,9 +97,6 @@ export async function startRelayChain(genesis: string): Promise<RelayChain> {
   };
 }
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
-export const storageKey = (pallet: string, item: string): Uint8Array => concatBytes([twox_128(utf8(pallet)), twox_128(utf8(item))]);
-const twox64Concat = (k: Uint8Array) => concatBytes([twox_64(k), k]);
 const paraKey = (item: string, para: number) => concatBytes([storageKey('Paras', item), twox64Concat(u32.enc(para))]);
 const vecU8 = Bytes.enc();
 
