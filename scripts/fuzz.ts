@@ -234,14 +234,14 @@ interface VerdictDoc {
 
 /**
  * An abstain is acceptable only where a carried engine cannot judge by a documented limit of its own
- * (`engine-limit`: the wasmi engines' call stack, reserved heap, UTF-8 and sign-extension refusals,
+ * (`engine-limit`: the wasmi engines' call stack, reserved heap, UTF-8, sign-extension and mutable-global refusals,
  * and their timeouts, which are no verdict for an interpreter; README, engine notes).
  */
 function abstainProblem(engine: string, v: { verdict: string; reason?: string; detail?: string }): string | undefined {
   if (v.verdict !== 'abstain') return undefined;
   // Code that fails preparation: pre-checking rejects it, validation casts no vote (core/candidate/verdict.ts).
   if (v.reason === 'prepare-failed' && /^(prevalidation|code-decompression): /.test(v.detail ?? '')) return undefined;
-  if (v.reason === 'engine-limit' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum|not UTF-8|sign-extension|interpreter cannot judge a timeout/i.test(v.detail ?? '')) return undefined;
+  if (v.reason === 'engine-limit' && engine.startsWith('wasmi') && /call stack|MaxMemoryPages|memory maximum|not UTF-8|sign-extension|mutable globals|interpreter cannot judge a timeout/i.test(v.detail ?? '')) return undefined;
   return `abstain ${v.reason ?? ''} on ${engine} for a candidate input: ${(v.detail ?? '').slice(0, 300)}`;
 }
 
