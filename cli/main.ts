@@ -11,6 +11,7 @@ import { registerSessions } from './sessions.ts';
 import { registerPrecheck } from './precheck.ts';
 import { registerMatrix } from './matrix.ts';
 import { registerFetch } from './fetch.ts';
+import { registerTrace } from './trace.ts';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.valid;
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   registerPrecheck(program, setExit);
   registerMatrix(program, setExit);
   registerFetch(program, setExit);
+  registerTrace(program, setExit);
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return EXIT.usage;

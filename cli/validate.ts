@@ -23,6 +23,7 @@ import { VERSION } from './version.ts';
 import { readCode, readParams, readPov, readPovAndPvd, readPovFile } from './inputs.ts';
 import { reportJson, reportText, type ReportContext } from './output.ts';
 import { sampleCode } from './sample.ts';
+import { checkTraceTarget, traceHeader, writeTrace } from './trace.ts';
 
 interface ValidateOptions {
   code?: string;
@@ -44,6 +45,7 @@ interface ValidateOptions {
   para?: string;
   at?: string;
   rpcTimeout?: string;
+  trace?: string;
 }
 
 async function buildInput(o: ValidateOptions): Promise<CandidateInput> {
@@ -103,8 +105,16 @@ async function judge(o: ValidateOptions, policy: Policy, input: CandidateInput, 
   const report =
     'verdict' in engine
       ? { verdict: engine, engine: policy.engineId ?? '', logs: [], timings: {} }
-      : await validateCandidate(input, engine, { onLog, limits: policy.limits, prepHash: policy.prepHash, preparedCache: reg && preparedCacheFor(reg) });
+      : await validateCandidate(input, engine, { onLog, limits: policy.limits, prepHash: policy.prepHash, preparedCache: reg && preparedCacheFor(reg), trace: o.trace !== undefined });
   printReport(o, report, context);
+  if (o.trace !== undefined) {
+    // Like --record: the verdict stands whatever happens to the trace; a failed write is reported.
+    try {
+      writeTrace(o.trace, traceHeader('verdict' in engine ? undefined : engine, input, context), report);
+    } catch (e) {
+      process.stderr.write(`pvf: --trace ${o.trace}: not written: ${(e as Error).message}\n`);
+    }
+  }
   if (o.record && input.kind === 'pov-oversize') {
     process.stderr.write(`pvf: --record ${o.record}: not recorded: the PoV is over max_pov_size and was not read\n`);
   }
@@ -219,10 +229,12 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
     .option('--para <id>', 'with --rpc: the parachain id')
     .option('--at <hash>', 'with --rpc: the relay parent block hash (default: the best block)')
     .option('--rpc-timeout <ms>', 'with --rpc: per call and per connection attempt (default 30000)')
+    .option('--trace <file>', 'write a trace of the execution (JSON lines: host calls, allocations, memory, stack depth, logs; README, Traces)')
     .option('--sample', 'validate the built-in sample candidate (the adder PVF, block 1)')
     .option('--json', 'print the verdict as JSON')
     .option('-v, --verbose', 'print the PVF\'s log lines to stderr as they happen')
     .action(async (o: ValidateOptions) => {
+      if (o.trace !== undefined) checkTraceTarget(o.trace);
       if (o.rpc !== undefined || o.para !== undefined || o.at !== undefined || o.rpcTimeout !== undefined) {
         setExit(await validateFromChain(o));
         return;

@@ -7,6 +7,7 @@
  */
 import { verdictFromError, type AbstainReason, type InvalidReason } from '../core/candidate/verdict.ts';
 import { boundLogs, boundString } from './logs.ts';
+import { parseTrace, type TraceEvent } from '../core/candidate/trace.ts';
 
 /** The line a worker writes when the job starts (see watchdog.ts). */
 export const STARTED_LINE = '{"started":true}';
@@ -26,6 +27,8 @@ export interface WorkerRequest {
   timeoutMs: number;
   /** prepare: the most memory the compilation may add to the worker (PrecheckingMaxMemory), in bytes. */
   maxMemoryBytes?: number;
+  /** execute: record a trace (engines/trace.ts) and send it with the answer. */
+  trace?: boolean;
 }
 
 /** What a request asks beyond its bytes. */
@@ -34,6 +37,7 @@ export interface RequestLimits {
   timeoutMs: number;
   mode?: 'execute' | 'prepare';
   maxMemoryBytes?: number;
+  trace?: boolean;
 }
 
 export interface WorkerLog {
@@ -42,17 +46,18 @@ export interface WorkerLog {
   message: string;
 }
 
-export type WorkerResponse =
+export type WorkerResponse = (
   | { ok: true; raw: string; logs: WorkerLog[]; timings: Record<string, number> }
   | { ok: false; verdict: 'invalid'; reason: InvalidReason; detail: string; logs: WorkerLog[] }
-  | { ok: false; verdict: 'abstain'; reason: AbstainReason; detail: string; logs: WorkerLog[] };
+  | { ok: false; verdict: 'abstain'; reason: AbstainReason; detail: string; logs: WorkerLog[] }
+) & { trace?: TraceEvent[] };
 
 export function encodeRequest(code: Uint8Array, params: Uint8Array, limits: RequestLimits): Buffer {
   const header: WorkerRequest = { v: 1, codeLen: code.length, paramsLen: params.length, maxPages: limits.maxPages, timeoutMs: limits.timeoutMs };
   if (limits.mode === 'prepare') {
     header.mode = 'prepare';
     if (limits.maxMemoryBytes !== undefined) header.maxMemoryBytes = limits.maxMemoryBytes;
-  }
+  } else if (limits.trace) header.trace = true;
   // Views, not copies: the one copy is the concatenation (a prepared statemine module is 6 MB).
   const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), view(code), view(params)]);
@@ -83,6 +88,13 @@ function isLogs(x: unknown): x is WorkerLog[] {
 export function parseResponse(msg: unknown): WorkerResponse | undefined {
   if (typeof msg !== 'object' || msg === null) return undefined;
   const m = msg as Record<string, unknown>;
+  if (m.trace === undefined) return parseAnswer(m);
+  const trace = parseTrace(m.trace);
+  const answer = trace ? parseAnswer(m) : undefined;
+  return answer && { ...answer, trace };
+}
+
+function parseAnswer(m: Record<string, unknown>): WorkerResponse | undefined {
   if (!isLogs(m.logs)) return undefined;
   if (m.ok === true) {
     if (typeof m.raw !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(m.raw)) return undefined;

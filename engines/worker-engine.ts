@@ -370,7 +370,7 @@ function processEngine(id: string, family: string, vmVersion: string, persistent
     async execute(code, params, run) {
       const argv = await command();
       const limits = run.limits ?? DEFAULT_LIMITS;
-      const request = encodeRequest(code, params, limits);
+      const request = encodeRequest(code, params, { ...limits, trace: run.trace });
       const jobLimits: JobLimits = { timeoutMs: limits.timeoutMs, startupMs };
       const once = (): Promise<WorkerResponse> => (persistent ? runServed(id, argv, request, jobLimits) : runOnce(argv, request, jobLimits));
       let res: WorkerResponse;
@@ -395,12 +395,13 @@ function processEngine(id: string, family: string, vmVersion: string, persistent
       }
       const logs: LogLine[] = boundLogs(res.logs);
       for (const l of logs) run.onLog?.(l);
-      if (res.ok) return { raw: new Uint8Array(Buffer.from(res.raw, 'hex')), logs, timings: res.timings };
+      const trace = res.trace && { trace: res.trace };
+      if (res.ok) return { raw: new Uint8Array(Buffer.from(res.raw, 'hex')), logs, timings: res.timings, ...trace };
       if (res.verdict === 'invalid' && res.reason === 'timeout' && !judgesTimeouts(family)) {
-        throw new HostFault('engine-limit', `${id}: ${boundString(res.detail)}; an interpreter cannot judge a timeout under a budget set for compiled engines (judge it with a v8 engine)`);
+        throw Object.assign(new HostFault('engine-limit', `${id}: ${boundString(res.detail)}; an interpreter cannot judge a timeout under a budget set for compiled engines (judge it with a v8 engine)`), trace);
       }
-      if (res.verdict === 'invalid') throw Object.assign(new InvalidCandidate(res.reason, boundString(res.detail)), { logs });
-      throw new HostFault(res.reason, `${id}: ${boundString(res.detail)}`);
+      if (res.verdict === 'invalid') throw Object.assign(new InvalidCandidate(res.reason, boundString(res.detail)), { logs, ...trace });
+      throw Object.assign(new HostFault(res.reason, `${id}: ${boundString(res.detail)}`), trace);
     },
     async prepare(module, opts) {
       const argv = await command();

@@ -15,6 +15,7 @@ import { ScaleError } from '../primitives/scale.ts';
 import { preparePvf } from '../prepare/prepare.ts';
 import type { PreparedCache } from '../prepare/prepared-cache.ts';
 import { InvalidCandidate, verdictFromError, type Verdict } from './verdict.ts';
+import type { TraceEvent } from './trace.ts';
 
 export interface LogLine {
   level: string;
@@ -46,8 +47,8 @@ export interface Engine {
   execute(
     code: Uint8Array,
     params: Uint8Array,
-    opts: { onLog?: (l: LogLine) => void; limits?: ExecutionLimits },
-  ): Promise<{ raw: Uint8Array; logs: LogLine[]; timings: Record<string, number> }>;
+    opts: { onLog?: (l: LogLine) => void; limits?: ExecutionLimits; trace?: boolean },
+  ): Promise<{ raw: Uint8Array; logs: LogLine[]; timings: Record<string, number>; trace?: TraceEvent[] }>;
   /**
    * Pre-checking: what the engine does with a prepared module before it can run it (compile it),
    * and nothing more, under the precheck timeout (CPU time) and PrecheckingMaxMemory. Resolves when
@@ -79,6 +80,8 @@ export interface ValidationReport {
   timings: Record<string, number>;
   /** Why `logs` is empty although the PVF may have logged (a panic message among them). */
   logsUnavailable?: string;
+  /** With `trace`: the engine's events (core/candidate/trace.ts), none if it never ran the module. */
+  trace?: TraceEvent[];
 }
 
 /**
@@ -94,10 +97,11 @@ export const WASMI_TRAP_LOGS = 'this wasmi engine returns the PVF\'s log lines o
 export async function validateCandidate(
   input: CandidateInput,
   engine: Engine,
-  opts: { onLog?: (l: LogLine) => void; limits?: ExecutionLimits; preparedCache?: PreparedCache; prepHash?: string } = {},
+  opts: { onLog?: (l: LogLine) => void; limits?: ExecutionLimits; preparedCache?: PreparedCache; prepHash?: string; trace?: boolean } = {},
 ): Promise<ValidationReport> {
   const timings: Record<string, number> = {};
   let logs: LogLine[] = [];
+  let trace: TraceEvent[] | undefined;
   const t0 = performance.now();
   try {
     let params: Uint8Array;
@@ -111,7 +115,9 @@ export async function validateCandidate(
       }
     }
     const limits = opts.limits ?? DEFAULT_LIMITS;
-    const prepared = await preparePvf(input.code, engine.id, limits, { cache: opts.preparedCache, prepHash: opts.prepHash });
+    // A v8 engine traces with the stack probe (a module of its own, never cached or judged otherwise).
+    const traceProbe = opts.trace === true && engine.family === 'v8';
+    const prepared = await preparePvf(input.code, engine.id, limits, { cache: opts.preparedCache, prepHash: opts.prepHash, traceProbe });
     Object.assign(timings, prepared.timings);
     if (input.kind === 'pov') {
       const t = performance.now();
@@ -126,8 +132,9 @@ export async function validateCandidate(
     } else {
       params = input.params;
     }
-    const out = await engine.execute(prepared.module, params, { onLog: opts.onLog, limits: opts.limits });
+    const out = await engine.execute(prepared.module, params, { onLog: opts.onLog, limits: opts.limits, trace: opts.trace });
     logs = out.logs;
+    trace = out.trace;
     Object.assign(timings, out.timings);
     let result;
     try {
@@ -137,12 +144,14 @@ export async function validateCandidate(
       throw e;
     }
     timings.totalMs = msSince(t0);
-    return { verdict: { verdict: 'valid', result, raw: out.raw }, engine: engine.id, logs, timings };
+    return { verdict: { verdict: 'valid', result, raw: out.raw }, engine: engine.id, logs, timings, ...(trace && { trace }) };
   } catch (e) {
     timings.totalMs = msSince(t0);
-    const partial = (e as { logs?: LogLine[] }).logs;
+    const partial = e as { logs?: LogLine[]; trace?: TraceEvent[] };
     const verdict = verdictFromError(e, 'validate');
-    const report: ValidationReport = { verdict, engine: engine.id, logs: partial ?? logs, timings };
+    const report: ValidationReport = { verdict, engine: engine.id, logs: partial.logs ?? logs, timings };
+    trace = partial.trace ?? trace;
+    if (trace) report.trace = trace;
     if (engine.family === 'wasmi' && verdict.verdict === 'invalid' && verdict.reason === 'execution-error' && report.logs.length === 0) report.logsUnavailable = WASMI_TRAP_LOGS;
     return report;
   }

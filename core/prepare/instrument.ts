@@ -35,7 +35,17 @@ export interface StackLimiterOptions {
    * not cover. Default false: those instructions get their natural stack effect.
    */
   strict?: boolean;
+  /**
+   * Traces only (`pvf validate --trace`): also keep the deepest value the counter reaches in a
+   * second global and export both, as `pvf:stack_height` and `pvf:stack_max`, so the engine can
+   * read them. The limit check and its arithmetic are unchanged; a traced module is never cached
+   * or judged in place of the plain one.
+   */
+  traceProbe?: boolean;
 }
+
+/** The exports a trace probe adds (StackLimiterOptions.traceProbe). */
+export const STACK_PROBE_EXPORTS = { height: 'pvf:stack_height', max: 'pvf:stack_max' } as const;
 
 /** The crate's ACTIVATION_FRAME_COST: every function's height starts at 2. */
 export const ACTIVATION_FRAME_COST = 2;
@@ -409,7 +419,7 @@ function maxHeight(code: Uint8Array, info: ModuleInfo, defined: number, opts: St
 // Stack limiter: rewriting (mod.rs, thunk.rs)
 
 /** Emit the crate's instrumented call: preamble, `call callee`, postamble. */
-function emitInstrumentedCall(w: Writer, callee: number, cost: number, global: number, limit: number): void {
+function emitInstrumentedCall(w: Writer, callee: number, cost: number, global: number, limit: number, probe?: number): void {
   w.byte(0x23); // global.get stack_height
   w.u32(global);
   w.byte(0x41); // i32.const cost
@@ -417,6 +427,21 @@ function emitInstrumentedCall(w: Writer, callee: number, cost: number, global: n
   w.byte(0x6a); // i32.add
   w.byte(0x24); // global.set
   w.u32(global);
+  if (probe !== undefined) {
+    // Trace probe: stack_max = max(stack_max, stack_height), unsigned as the limit check.
+    w.byte(0x23);
+    w.u32(global);
+    w.byte(0x23);
+    w.u32(probe);
+    w.byte(0x4b); // i32.gt_u
+    w.byte(0x04); // if (no result)
+    w.byte(0x40);
+    w.byte(0x23);
+    w.u32(global);
+    w.byte(0x24);
+    w.u32(probe);
+    w.byte(0x0b);
+  }
   w.byte(0x23);
   w.u32(global);
   w.byte(0x41); // i32.const limit
@@ -477,10 +502,12 @@ export function injectStackLimiter(code: Uint8Array, logicalMax: number, opts: S
   }
 
   const costs = computeCosts(code, info, opts);
+  // The probe's global follows the crate's in the section (absolute index: imported ones first).
+  const exportSection = sections.find((s) => s.id === 7);
+  const probe = opts.traceProbe && exportSection ? info.importedGlobals + definedGlobals + 1 : undefined;
 
   // Thunk targets: exported functions, element segment members, the start function (BTreeMap:
   // ascending function index); none for functions of cost 0 (imports).
-  const exportSection = sections.find((s) => s.id === 7);
   const startSection = sections.find((s) => s.id === 8);
   const elemSection = sections.find((s) => s.id === 9);
   const targets = new Set<number>();
@@ -539,13 +566,14 @@ export function injectStackLimiter(code: Uint8Array, logicalMax: number, opts: S
   // Global section.
   {
     const w = new Writer();
-    w.u32(definedGlobals + 1);
+    w.u32(definedGlobals + (probe === undefined ? 1 : 2));
     if (globalSection) {
       const r = new Reader(code, globalSection.start, globalSection.end);
       r.u32();
       w.bytes(code.subarray(r.pos, globalSection.end));
     }
     w.bytes(Uint8Array.of(0x7f, 0x01, 0x41, 0x00, 0x0b)); // (mut i32) (i32.const 0)
+    if (probe !== undefined) w.bytes(Uint8Array.of(0x7f, 0x01, 0x41, 0x00, 0x0b));
     if (globalSection) replaced.set(globalSection, w.out());
     else {
       // The crate appends a new section; parity-wasm's builder then puts it in canonical order.
@@ -575,11 +603,11 @@ export function injectStackLimiter(code: Uint8Array, logicalMax: number, opts: S
   }
 
   // Export section.
-  if (exportSection && thunkOf.size > 0) {
+  if (exportSection && (thunkOf.size > 0 || probe !== undefined)) {
     const r = new Reader(code, exportSection.start, exportSection.end);
     const w = new Writer();
     const n = r.u32();
-    w.u32(n);
+    w.u32(n + (probe === undefined ? 0 : 2));
     for (let k = 0; k < n; k++) {
       const nameStart = r.pos;
       r.skip(r.u32());
@@ -588,6 +616,15 @@ export function injectStackLimiter(code: Uint8Array, logicalMax: number, opts: S
       const idx = r.u32();
       w.byte(kind);
       w.u32(kind === 0 ? fix(idx) : idx);
+    }
+    if (probe !== undefined) {
+      for (const [name, idx] of [[STACK_PROBE_EXPORTS.height, globalIdx], [STACK_PROBE_EXPORTS.max, probe]] as const) {
+        const bytes = new TextEncoder().encode(name);
+        w.u32(bytes.length);
+        w.bytes(bytes);
+        w.byte(3); // global
+        w.u32(idx);
+      }
     }
     replaced.set(exportSection, w.out());
   }
@@ -624,7 +661,7 @@ export function injectStackLimiter(code: Uint8Array, logicalMax: number, opts: S
         decodeInstr(r, ins);
         if (ins.op === 0x10 && costs[ins.a] > 0) {
           bw.bytes(code.subarray(copied, ins.start));
-          emitInstrumentedCall(bw, ins.a, costs[ins.a], globalIdx, logicalMax);
+          emitInstrumentedCall(bw, ins.a, costs[ins.a], globalIdx, logicalMax, probe);
           copied = ins.end;
         }
       }
@@ -640,7 +677,7 @@ export function injectStackLimiter(code: Uint8Array, logicalMax: number, opts: S
         bw.byte(0x20);
         bw.u32(p);
       }
-      emitInstrumentedCall(bw, f, costs[f], globalIdx, logicalMax);
+      emitInstrumentedCall(bw, f, costs[f], globalIdx, logicalMax, probe);
       bw.byte(0x0b);
       w.u32(bw.len);
       w.bytes(bw.buf.subarray(0, bw.len));

@@ -134,10 +134,10 @@ export interface PreparedPvf {
 }
 
 /** The feature gate and the rewrites (memory cap, stack limiter, NaN canonicalisation) of decompressed code. */
-export function prepareModule(code: Uint8Array, limits: PrepareLimits): Uint8Array {
+export function prepareModule(code: Uint8Array, limits: PrepareLimits, opts: { traceProbe?: boolean } = {}): Uint8Array {
   checkFeatures(code, { bulkMemory: limits.bulkMemory ?? false });
   const capped = capMemory(code, limits.maxPages);
-  const limited = injectStackLimiter(capped, limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX);
+  const limited = injectStackLimiter(capped, limits.stackLogicalMax ?? DEFAULT_LOGICAL_STACK_MAX, { traceProbe: opts.traceProbe });
   return canonicalizeNans(limited);
 }
 
@@ -153,26 +153,27 @@ export function prepKeyOf(limits: PrepareLimits, prepHash?: string): string {
  * Artifacts are keyed by the code blob as given (as polkadot keys its artifacts by the validation
  * code hash), with the engine and the prep key: an entry exists only if these exact bytes once
  * decompressed and passed every stage under these limits, all deterministic, so a hit skips them,
- * decompression included.
+ * decompression included. A module with the trace probe (`traceProbe`, for `--trace`) is neither
+ * read from nor written to the cache.
  */
 export async function preparePvf(
   blob: Uint8Array,
   engineId: string,
   limits: PrepareLimits,
-  opts: { cache?: PreparedCache; prepHash?: string } = {},
+  opts: { cache?: PreparedCache; prepHash?: string; traceProbe?: boolean } = {},
 ): Promise<PreparedPvf> {
   const timings: Record<string, number> = {};
   await initZstd();
   const t0 = performance.now();
   let decompressMs = 0;
-  const { module, cached } = preparedOrPrepare(opts.cache, engineId, blob, prepKeyOf(limits, opts.prepHash), (b) => {
+  const { module, cached } = preparedOrPrepare(opts.traceProbe ? undefined : opts.cache, engineId, blob, prepKeyOf(limits, opts.prepHash), (b) => {
     const t = performance.now();
     const code = decompressOrInvalidSync('code', b, CODE_BOMB_LIMIT);
     decompressMs = msSince(t);
     if (code.length < 8 || code[0] !== 0 || code[1] !== 0x61 || code[2] !== 0x73 || code[3] !== 0x6d) {
       throw new InvalidCandidate('prevalidation', 'the code is not a Wasm module');
     }
-    return prepareModule(code, limits);
+    return prepareModule(code, limits, { traceProbe: opts.traceProbe });
   });
   // prepareMs: the cache lookup and, on a miss, the gate and the rewrites; decompressCodeMs: the
   // code blob's decompression (a miss only).

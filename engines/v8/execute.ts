@@ -19,6 +19,7 @@ import {
   type LogEntry,
 } from './host/host.ts';
 import { PVF_HOST_FUNCTIONS } from './host/functions.ts';
+import type { V8Tracer } from './trace.ts';
 
 /** polkadot's default: 32 pages estimated for data and stack + 2048 extra heap pages. */
 export const DEFAULT_MAX_PAGES = 32 + 2048;
@@ -27,6 +28,8 @@ export interface ExecuteOptions {
   maxPages?: number;
   onLog?: (entry: LogEntry) => void;
   functions?: HostFunctionTable;
+  /** Record a trace (engines/trace.ts). */
+  tracer?: V8Tracer;
 }
 
 export interface Prepared {
@@ -65,12 +68,15 @@ export async function instantiatePvf(p: Prepared, opts: ExecuteOptions = {}): Pr
   if (mem.limits.min > maximum) {
     throw new InvalidCandidate('execution-error', `the module needs ${mem.limits.min} memory pages, the limit is ${maximum}`);
   }
-  const host = new HostState({ maxPages: maximum, onLog: opts.onLog });
+  const tracing = opts.tracer?.hostOptions();
+  const onLog = tracing && opts.onLog ? (l: LogEntry) => (tracing.onLog(l), opts.onLog?.(l)) : (tracing?.onLog ?? opts.onLog);
+  const host = new HostState({ maxPages: maximum, ...tracing, onLog });
   const imported = mem.imported ? new WebAssembly.Memory({ initial: mem.limits.min, maximum }) : undefined;
   let instance: WebAssembly.Instance;
   let stubbed: string[];
+  const table = opts.functions ?? PVF_HOST_FUNCTIONS;
   try {
-    const resolved = resolveImports(p.info, host, opts.functions ?? PVF_HOST_FUNCTIONS, imported);
+    const resolved = resolveImports(p.info, host, opts.tracer ? opts.tracer.wrap(table) : table, imported);
     stubbed = resolved.stubbed;
     instance = await WebAssembly.instantiate(p.module, resolved.imports);
   } catch (e) {
@@ -89,6 +95,7 @@ export async function instantiatePvf(p: Prepared, opts: ExecuteOptions = {}): Pr
     throw new InvalidCandidate('execution-error', 'the module does not export the i32 global __heap_base');
   }
   host.attach(memory, heapBase.value >>> 0);
+  opts.tracer?.probe.attach(instance);
   return { instance, host, memory, stubbed };
 }
 

@@ -10,7 +10,8 @@ import { initZstd } from '../../core/candidate/blob.ts';
 import { initFastHashing } from '../../core/primitives/hashing.ts';
 import { answerOf, type WorkerLog, type WorkerResponse } from '../protocol.ts';
 import { jobCpuMs, preparationMemory, startJobClock } from '../watchdog.ts';
-import { callValidateBlock, compileModule, instantiatePvf, type Prepared } from './execute.ts';
+import { callValidateBlock, compileModule, instantiatePvf, type Instantiated, type Prepared } from './execute.ts';
+import { V8Tracer } from './trace.ts';
 import type { Job, JobResult } from './job-types.ts';
 
 /**
@@ -36,7 +37,16 @@ async function prepareJob({ header, code, clock }: Job): Promise<WorkerResponse>
 async function execute({ header, code, params, clock, compiled: given }: Job): Promise<JobResult> {
   let logs: WorkerLog[] = [];
   let compiled: Prepared | undefined;
-  const answer = (response: WorkerResponse): JobResult => ({ response, compiled: given ? undefined : compiled });
+  let inst: Instantiated | undefined;
+  const tracer = header.trace ? new V8Tracer() : undefined;
+  const answer = (response: WorkerResponse): JobResult => {
+    if (tracer) {
+      // A bad output is judged after validate_block returned; any other failure after instantiation stopped the call.
+      const outcome = response.ok || response.reason === 'bad-output' ? 'returned' : inst ? 'trapped' : 'not-run';
+      response.trace = tracer.finish(inst?.host, outcome, response.ok ? undefined : response.detail);
+    }
+    return { response, compiled: given ? undefined : compiled };
+  };
   try {
     await initZstd();
     await initFastHashing(); // before the job clock: loading the hashers is not the PVF's work
@@ -44,7 +54,7 @@ async function execute({ header, code, params, clock, compiled: given }: Job): P
     compiled = given ?? (await compileModule(code));
     const t1 = performance.now();
     startJobClock(clock);
-    const inst = await instantiatePvf(compiled, { maxPages: header.maxPages });
+    inst = await instantiatePvf(compiled, { maxPages: header.maxPages, tracer });
     logs = inst.host.logs;
     const t2 = performance.now();
     const raw = callValidateBlock(inst, params);

@@ -56,6 +56,9 @@ export interface HostOptions {
   maxPages: number;
   /** Called for each log line kept (for -v output), as kept in `logs` (bounded, see engines/logs.ts). */
   onLog?: (entry: LogEntry) => void;
+  /** Traces: called for each allocation served and each block freed. */
+  onAlloc?: (size: number, ptr: number) => void;
+  onFree?: (ptr: number) => void;
 }
 
 /** Per-instance state of the host. */
@@ -119,7 +122,9 @@ export class HostState {
   malloc(size: number): number {
     if (!this.allocator || !this.heap) throw new Error('allocator not attached');
     try {
-      return this.allocator.allocate(this.heap, size);
+      const ptr = this.allocator.allocate(this.heap, size);
+      this.options.onAlloc?.(size, ptr);
+      return ptr;
     } catch (e) {
       if (e instanceof AllocatorError) throw new PvfTrap(`Failed to allocate memory (${size} bytes): ${e.message}`);
       throw e;
@@ -130,6 +135,7 @@ export class HostState {
     if (!this.allocator || !this.heap) throw new Error('allocator not attached');
     try {
       this.allocator.deallocate(this.heap, ptr);
+      this.options.onFree?.(ptr);
     } catch (e) {
       if (e instanceof AllocatorError) throw new PvfTrap(`Failed to deallocate memory (pointer ${ptr}): ${e.message}`);
       throw e;
