@@ -1,7 +1,8 @@
 /** JUnit XML (the common testsuites/testsuite/testcase/failure shape CI systems read). */
 import type { MatrixReport } from '../core/corpus/conformance.ts';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+/** Text for XML or HTML, in element content or a double-quoted attribute; control characters dropped. */
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 export function junitXml(title: string, report: MatrixReport): string {
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];

@@ -1,24 +1,49 @@
 /** `pvf smoke` and `pvf conformance`: the same candidates on several engines, diffed. */
 import type { Command } from 'commander';
 import { cpus } from 'node:os';
-import { writeFileSync, renameSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { runMatrix, type Job, type MatrixReport } from '../core/corpus/conformance.ts';
 import { CorpusError, readCorpus, shard } from '../core/corpus/corpus.ts';
+import { writeAtomic } from '../core/corpus/format.ts';
 import { smokeCases } from '../core/corpus/smoke.ts';
 import type { Engine } from '../core/candidate/validate.ts';
 import { loadRegistry } from '../engines/registry.ts';
 import { closeWorkers } from '../engines/worker-engine.ts';
 import { dataError, usageError } from './errors.ts';
 import { junitXml } from './junit.ts';
+import { htmlReport } from './html-report.ts';
+import { VERSION } from './version.ts';
 import { testPvf } from './sample.ts';
 import { preparedCacheFor } from './validate.ts';
 import { shellCommand } from './shell.ts';
 
-function writeJunit(path: string | undefined, title: string, report: MatrixReport): void {
-  if (!path) return;
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, junitXml(title, report));
-  renameSync(tmp, path);
+/** The files a run can also write (--junit, --html), each rendered from the finished report. */
+const REPORT_FILES: ReadonlyArray<{ option: string; key: 'junit' | 'html'; render: (title: string, report: MatrixReport) => string }> = [
+  { option: '--junit', key: 'junit', render: junitXml },
+  { option: '--html', key: 'html', render: (title, report) => htmlReport(title, report, { generatedAt: new Date().toISOString(), version: VERSION }) },
+];
+type ReportPaths = Partial<Record<'junit' | 'html', string>>;
+
+/** Before the run, which may be long: each report file's folder must exist. */
+function checkReportFiles(o: ReportPaths): void {
+  for (const { option, key } of REPORT_FILES) {
+    const path = o[key];
+    if (path !== undefined && !statSync(dirname(path), { throwIfNoEntry: false })?.isDirectory()) throw dataError(`${option} ${path}: no such folder ${dirname(path)}`);
+  }
+}
+
+/** Each report file asked for, written whole or not at all. */
+function writeReportFiles(o: ReportPaths, title: string, report: MatrixReport): void {
+  for (const { option, key, render } of REPORT_FILES) {
+    const path = o[key];
+    if (path === undefined) continue;
+    try {
+      writeAtomic(path, render(title, report));
+    } catch (e) {
+      throw dataError(`${option} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
 }
 
 function progress(json: boolean | undefined): ((done: number, total: number) => void) | undefined {
@@ -82,8 +107,10 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
     .description('run the built-in vectors (own and hostile PVFs) on every engine this binary carries')
     .option('--json', 'print JSON')
     .option('--junit <file>', 'also write JUnit XML')
+    .option('--html <file>', 'also write a self-contained HTML report')
     .option('--jobs <n>', 'parallel executions (default: cores)')
-    .action(async (o: { json?: boolean; junit?: string; jobs?: string }) => {
+    .action(async (o: { json?: boolean; junit?: string; html?: string; jobs?: string }) => {
+      checkReportFiles(o);
       const reg = loadRegistry({ persistent: true });
       const jobs: Job[] = [];
       for (const c of smokeCases()) {
@@ -96,7 +123,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         preparedCache: preparedCacheFor(reg),
       });
       closeWorkers();
-      writeJunit(o.junit, 'pvf smoke', report);
+      writeReportFiles(o, 'pvf smoke', report);
       finish(report, o, setExit);
     });
 
@@ -110,8 +137,10 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
     .option('--shard <i/n>', 'run only shard i of n (1-based), for a CI matrix')
     .option('--json', 'print JSON')
     .option('--junit <file>', 'also write JUnit XML')
-    .action(async (o: { corpus: string; engines?: string; all?: boolean; jobs?: string; shard?: string; json?: boolean; junit?: string }) => {
+    .option('--html <file>', 'also write a self-contained HTML report')
+    .action(async (o: { corpus: string; engines?: string; all?: boolean; jobs?: string; shard?: string; json?: boolean; junit?: string; html?: string }) => {
       if (o.all && o.engines) throw usageError('give --engines or --all, not both');
+      checkReportFiles(o);
       let jobs: Job[];
       try {
         jobs = readCorpus(o.corpus);
@@ -133,7 +162,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         preparedCache: preparedCacheFor(reg),
       });
       closeWorkers();
-      writeJunit(o.junit, 'pvf conformance', report);
+      writeReportFiles(o, 'pvf conformance', report);
       finish(report, o, setExit);
     });
 }

@@ -11,25 +11,35 @@ import { spawnSync } from 'node:child_process';
 import { listSections } from '../engines/store/elf.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { REPO, SHARED, SKIP_SHARED } from './support/pvfs.ts';
 import { runCli } from './support/cli.ts';
 import { blake2_256 } from '../core/primitives/hashing.ts';
 import { parseHex, toHex } from '../core/primitives/hex.ts';
 import { decodePovFile } from '../core/candidate/codecs.ts';
 import type { ExpectedFile as Expected } from '../core/corpus/format.ts';
+import type { MatrixReport } from '../core/corpus/conformance.ts';
+import { SKIP_BROWSER, attributeOfAll, visitFile } from './support/browser.ts';
 
 const BLOCKS = 5;
 
 describe('real Cumulus candidates built from genesis', { skip: SKIP_SHARED }, () => {
   let out = '';
   let names: string[] = [];
+  let reports = '';
+  /** The JSON and the --html page of the conformance run, once it has run. */
+  let conformance: { doc: MatrixReport; html: string } | undefined;
   before(async () => {
     out = mkdtempSync(join(tmpdir(), 'pvf-candidates-'));
+    reports = mkdtempSync(join(tmpdir(), 'pvf-candidates-html-'));
     const { buildCorpus } = await import('../scripts/candidates/build-corpus.ts');
     await buildCorpus({ out, shared: SHARED, blocks: BLOCKS, log: () => {} });
     names = readdirSync(out).filter((n) => statSync(join(out, n)).isDirectory()).sort();
   });
-  after(() => rmSync(out, { recursive: true, force: true }));
+  after(() => {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(reports, { recursive: true, force: true });
+  });
 
   it('the corpus holds 5 blocks and 5 negatives per chain, in the corpus layout of the README', () => {
     for (const chain of ['statemine-1000000', 'shell-2']) {
@@ -97,8 +107,10 @@ describe('real Cumulus candidates built from genesis', { skip: SKIP_SHARED }, ()
     }
     const cache = mkdtempSync(join(tmpdir(), 'pvf-cand-conf-'));
     try {
-      const r = spawnSync(bin, ['conformance', '--corpus', out, '--all', '--json', '--jobs', '2'], { encoding: 'utf8', env: { ...process.env, CI: '1', PVF_CACHE_DIR: cache } });
-      const doc = JSON.parse(r.stdout) as { candidates: number; engines: string[]; divergences: Array<{ candidate: string; what: string }>; results: Array<{ failure?: string; candidate: string; engine: string }> };
+      const html = join(reports, 'conformance.html');
+      const r = spawnSync(bin, ['conformance', '--corpus', out, '--all', '--json', '--jobs', '2', '--html', html], { encoding: 'utf8', env: { ...process.env, CI: '1', PVF_CACHE_DIR: cache } });
+      const doc = JSON.parse(r.stdout) as MatrixReport;
+      conformance = { doc, html };
       assert.equal(doc.candidates, 20);
       assert.ok(doc.engines.length >= 4);
       // Negatives: v8 engines say execution-error with the panic; wasmi engines too (without text).
@@ -107,6 +119,37 @@ describe('real Cumulus candidates built from genesis', { skip: SKIP_SHARED }, ()
       assert.equal(r.status, 0);
     } finally {
       rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it('the HTML report of that run opens in chromium: no console error, no request but the file, the 20 × engines grid as in the JSON', async (t) => {
+    if (!conformance) {
+      t.skip('no conformance run to look at (dist/pvf is not built: npm run build)');
+      return;
+    }
+    if (SKIP_BROWSER) {
+      t.skip(SKIP_BROWSER);
+      return;
+    }
+    const { doc, html } = conformance;
+    const visit = await visitFile(html, async (page) => {
+      const rows = page.locator('table.grid tbody tr');
+      const grid: Array<{ candidate: string | null; engines: Array<string | null>; verdicts: string[] }> = [];
+      for (let k = 0; k < (await rows.count()); k++) {
+        const cells = rows.nth(k).locator('td');
+        grid.push({ candidate: await rows.nth(k).getAttribute('data-candidate'), engines: await attributeOfAll(cells, 'data-engine'), verdicts: await cells.locator('.verdict').allTextContents() });
+      }
+      return { columns: await attributeOfAll(page.locator('table.grid thead th[data-engine]'), 'data-engine'), grid, charts: await page.locator('#timing figure svg').count() };
+    });
+    assert.deepEqual(visit.problems, []);
+    assert.deepEqual(visit.requests, [pathToFileURL(html).href]);
+    assert.deepEqual(visit.result.columns, doc.engines);
+    assert.equal(visit.result.charts, doc.engines.length);
+    assert.equal(visit.result.grid.length, 20);
+    assert.deepEqual(visit.result.grid.map((g) => g.candidate).sort(), names);
+    for (const g of visit.result.grid) {
+      assert.deepEqual(g.engines, doc.engines, `${g.candidate}`);
+      assert.deepEqual(g.verdicts, doc.engines.map((e) => doc.results.find((x) => x.candidate === g.candidate && x.engine === e)?.verdict), `${g.candidate}`);
     }
   });
 

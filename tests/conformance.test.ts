@@ -11,26 +11,14 @@ import { runMatrix, type Job } from '../core/corpus/conformance.ts';
 import { readCorpus, shard } from '../core/corpus/corpus.ts';
 import { smokeCases } from '../core/corpus/smoke.ts';
 import { encodePovFile } from '../core/candidate/codecs.ts';
-import type { Engine } from '../core/candidate/validate.ts';
 import { inProcessV8 } from '../engines/v8/index.ts';
 import { junitXml } from '../cli/junit.ts';
 import { sampleParams } from '../core/candidate/sample.ts';
 import { pvf } from './support/pvfs.ts';
+import { divergentEngine } from './support/divergent.ts';
 import { runCli } from './support/cli.ts';
 
-/** A test-only engine: the in-process V8 with the last output byte flipped. */
-const divergent: Engine = {
-  id: 'test-divergent',
-  family: 'v8',
-  vmVersion: 'test',
-  async execute(code, params, opts) {
-    const out = await inProcessV8.execute(code, params, opts);
-    const raw = out.raw.slice();
-    raw[raw.length - 1] ^= 0x01;
-    return { ...out, raw };
-  },
-  prepare: (module, opts) => inProcessV8.prepare(module, opts),
-};
+const divergent = divergentEngine();
 
 let dir = '';
 before(async () => {
