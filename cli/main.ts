@@ -12,6 +12,7 @@ import { registerPrecheck } from './precheck.ts';
 import { registerMatrix } from './matrix.ts';
 import { registerFetch } from './fetch.ts';
 import { registerTrace } from './trace.ts';
+import { registerDoctor } from './doctor.ts';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.valid;
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   registerMatrix(program, setExit);
   registerFetch(program, setExit);
   registerTrace(program, setExit);
+  registerDoctor(program, setExit);
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return EXIT.usage;

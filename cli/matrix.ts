@@ -9,6 +9,7 @@ import { writeAtomic } from '../core/corpus/format.ts';
 import { smokeCases } from '../core/corpus/smoke.ts';
 import type { Engine } from '../core/candidate/validate.ts';
 import { loadRegistry } from '../engines/registry.ts';
+import { warnIfUnconfined } from './doctor.ts';
 import { closeWorkers } from '../engines/worker-engine.ts';
 import { dataError, usageError } from './errors.ts';
 import { junitXml } from './junit.ts';
@@ -109,9 +110,11 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
     .option('--junit <file>', 'also write JUnit XML')
     .option('--html <file>', 'also write a self-contained HTML report')
     .option('--jobs <n>', 'parallel executions (default: cores)')
-    .action(async (o: { json?: boolean; junit?: string; html?: string; jobs?: string }) => {
+    .option('--require-sandbox', 'abstain on every job when a worker sandbox layer is missing here (pvf doctor)')
+    .action(async (o: { json?: boolean; junit?: string; html?: string; jobs?: string; requireSandbox?: boolean }) => {
       checkReportFiles(o);
-      const reg = loadRegistry({ persistent: true });
+      const reg = loadRegistry({ persistent: true, requireSandbox: o.requireSandbox });
+      warnIfUnconfined(reg, o.requireSandbox);
       const jobs: Job[] = [];
       for (const c of smokeCases()) {
         jobs.push({ name: c.name, input: { kind: 'params', code: await testPvf(c.pvf), params: c.params }, limits: c.limits, expected: c.expected, expectedByFamily: c.expectedByFamily });
@@ -134,11 +137,12 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
     .option('--engines <ids>', 'comma-separated engine ids (default: all)')
     .option('--all', 'every engine this binary carries (the default)')
     .option('--jobs <n>', 'parallel executions (default: cores)')
+    .option('--require-sandbox', 'abstain on every job when a worker sandbox layer is missing here (pvf doctor)')
     .option('--shard <i/n>', 'run only shard i of n (1-based), for a CI matrix')
     .option('--json', 'print JSON')
     .option('--junit <file>', 'also write JUnit XML')
     .option('--html <file>', 'also write a self-contained HTML report')
-    .action(async (o: { corpus: string; engines?: string; all?: boolean; jobs?: string; shard?: string; json?: boolean; junit?: string; html?: string }) => {
+    .action(async (o: { corpus: string; engines?: string; all?: boolean; jobs?: string; shard?: string; json?: boolean; junit?: string; html?: string; requireSandbox?: boolean }) => {
       if (o.all && o.engines) throw usageError('give --engines or --all, not both');
       checkReportFiles(o);
       let jobs: Job[];
@@ -153,7 +157,8 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw usageError(`--shard ${o.shard}: give i/n with 1 ≤ i ≤ n`);
         jobs = shard(jobs, Number(m[1]), Number(m[2]));
       }
-      const reg = loadRegistry({ persistent: true });
+      const reg = loadRegistry({ persistent: true, requireSandbox: o.requireSandbox });
+      warnIfUnconfined(reg, o.requireSandbox);
       const engines = selectEngines(reg.engines, o.engines);
       const report = await runMatrix(jobs, engines, {
         concurrency: parseJobs(o.jobs),

@@ -9,6 +9,7 @@ import { resolvePolicy } from './policy.ts';
 import { usageError } from './errors.ts';
 import { VERSION } from './version.ts';
 import { preparedCacheFor } from './validate.ts';
+import { warnIfUnconfined } from './doctor.ts';
 
 export function registerPrecheck(program: Command, setExit: (code: number) => void): void {
   program
@@ -19,8 +20,9 @@ export function registerPrecheck(program: Command, setExit: (code: number) => vo
     .option('--schedule <file>', 'schedule file for --session')
     .option('--engine <id>', 'the engine (must be active)')
     .option('--executor-params <hex>', 'SCALE ExecutorParams (forensics)')
+    .option('--require-sandbox', 'abstain (sandbox-unavailable) when a worker sandbox layer is missing here (pvf doctor)')
     .option('--json', 'print JSON')
-    .action(async (o: { code?: string; session?: string; schedule?: string; engine?: string; executorParams?: string; json?: boolean }) => {
+    .action(async (o: { code?: string; session?: string; schedule?: string; engine?: string; executorParams?: string; json?: boolean; requireSandbox?: boolean }) => {
       if (!o.code) throw usageError('missing --code FILE');
       const policy = resolvePolicy(o);
       const maxMemory = precheckingMaxMemory(policy.params);
@@ -28,7 +30,8 @@ export function registerPrecheck(program: Command, setExit: (code: number) => vo
       let reg: Registry | undefined;
       let unreadable: HostFault | undefined;
       try {
-        reg = loadRegistry();
+        reg = loadRegistry({ requireSandbox: o.requireSandbox });
+        warnIfUnconfined(reg, o.requireSandbox);
       } catch (e) {
         // The binary's own engine sections cannot be read (EMFILE, EIO): abstain, not a crash.
         if (!(e instanceof HostFault)) throw e;

@@ -24,6 +24,7 @@ import { readCode, readParams, readPov, readPovAndPvd, readPovFile } from './inp
 import { reportJson, reportText, type ReportContext } from './output.ts';
 import { sampleCode } from './sample.ts';
 import { checkTraceTarget, traceHeader, writeTrace } from './trace.ts';
+import { warnIfUnconfined } from './doctor.ts';
 
 interface ValidateOptions {
   code?: string;
@@ -46,6 +47,7 @@ interface ValidateOptions {
   at?: string;
   rpcTimeout?: string;
   trace?: string;
+  requireSandbox?: boolean;
 }
 
 async function buildInput(o: ValidateOptions): Promise<CandidateInput> {
@@ -93,8 +95,9 @@ async function judge(o: ValidateOptions, policy: Policy, input: CandidateInput, 
   let reg: Registry | undefined;
   let engine: Engine | Verdict;
   try {
-    reg = loadRegistry({ onExtract: spinnerFactory(o.json), allowRevoked: o.allowRevoked });
+    reg = loadRegistry({ onExtract: spinnerFactory(o.json), allowRevoked: o.allowRevoked, requireSandbox: o.requireSandbox });
     engine = engineFor(reg, policy.engineId);
+    warnIfUnconfined(reg, o.requireSandbox);
   } catch (e) {
     if (!(e instanceof HostFault)) throw e;
     engine = { verdict: 'abstain', reason: e.reason, detail: e.detail };
@@ -229,6 +232,7 @@ export function registerValidate(program: Command, setExit: (code: number) => vo
     .option('--para <id>', 'with --rpc: the parachain id')
     .option('--at <hash>', 'with --rpc: the relay parent block hash (default: the best block)')
     .option('--rpc-timeout <ms>', 'with --rpc: per call and per connection attempt (default 30000)')
+    .option('--require-sandbox', 'abstain (sandbox-unavailable) when a worker sandbox layer is missing here, instead of a warning (pvf doctor)')
     .option('--trace <file>', 'write a trace of the execution (JSON lines: host calls, allocations, memory, stack depth, logs; README, Traces)')
     .option('--sample', 'validate the built-in sample candidate (the adder PVF, block 1)')
     .option('--json', 'print the verdict as JSON')

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type Engine, type LogLine } from '../core/candidate/validate.ts';
 import { HostFault, InvalidCandidate } from '../core/candidate/verdict.ts';
 import { encodeRequest, frameHeader, parseResponse, type RequestLimits, type WorkerResponse } from './protocol.ts';
+import { missingLayers, sandboxedArgv, signalOfExit } from './sandbox.ts';
 import type { EngineEntry } from './store/manifest.ts';
 import type { EngineStore } from './store/store.ts';
 
@@ -128,10 +129,14 @@ class WorkerProcess {
   private spawnError: WorkerSpawnFailed | undefined;
   private limits: JobLimits = { timeoutMs: 0, startupMs: STARTUP_DEADLINE_MS };
 
+  private readonly viaBwrap: boolean;
   constructor(
-    argv: string[],
+    cmd: SpawnCommand,
     private readonly serve: boolean,
   ) {
+    const { argv } = cmd;
+    const program = cmd.program ?? argv[0];
+    this.viaBwrap = cmd.viaBwrap ?? false;
     try {
       this.cwd = mkdtempSync(join(tmpdir(), 'pvf-worker-'));
     } catch (e) {
@@ -142,14 +147,14 @@ class WorkerProcess {
       child = spawn(argv[0], serve ? [...argv.slice(1), '--serve'] : argv.slice(1), { cwd: this.cwd, env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (e) {
       this.cleanup();
-      throw new WorkerSpawnFailed(argv[0], e);
+      throw new WorkerSpawnFailed(program, e);
     }
     this.child = child;
     // A failed spawn emits 'error' (EMFILE, EAGAIN, ENOENT, ...), and its stdio may be missing.
     child.on('error', (e) => {
       // Only a process that never started has no pid; any later error is reported on close.
       if (child.pid !== undefined) return;
-      this.spawnError ??= new WorkerSpawnFailed(argv[0], e);
+      this.spawnError ??= new WorkerSpawnFailed(program, e);
       this.end(this.spawnError);
     });
     child.on('close', (code, signal) => this.closed(code, signal));
@@ -238,7 +243,10 @@ class WorkerProcess {
 
   private closed(code: number | null, signal: NodeJS.Signals | null): void {
     const started = this.job?.started ?? false;
-    this.end(undefined, code, signal, started);
+    // bubblewrap reports a worker killed by signal N as its own exit code 128 + N.
+    const viaSignal = this.viaBwrap && signal === null ? signalOfExit(code) : null;
+    if (viaSignal) this.end(undefined, null, viaSignal, started);
+    else this.end(undefined, code, signal, started);
   }
 
   private end(spawnError: WorkerSpawnFailed | undefined, code: number | null = null, signal: NodeJS.Signals | null = null, started = false): void {
@@ -286,7 +294,15 @@ export function closeWorkers(): void {
   for (const idle of pools.values()) for (const w of idle.splice(0)) w.close();
 }
 
-async function runServed(poolKey: string, argv: string[], request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
+/** How to start a worker: its command line, and whether bubblewrap stands between us and it. */
+export interface SpawnCommand {
+  argv: string[];
+  viaBwrap?: boolean;
+  /** The worker's node binary (argv[0] may be a sandbox tool): what error messages name. */
+  program?: string;
+}
+
+async function runServed(poolKey: string, argv: SpawnCommand, request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
   const idle = pools.get(poolKey) ?? [];
   pools.set(poolKey, idle);
   let w = idle.pop();
@@ -306,7 +322,7 @@ async function runServed(poolKey: string, argv: string[], request: Buffer, limit
   return res;
 }
 
-async function runOnce(argv: string[], request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
+async function runOnce(argv: SpawnCommand, request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
   return new WorkerProcess(argv, false).run(request, limits);
 }
 
@@ -318,9 +334,16 @@ export interface WorkerEngineOptions {
   allowRevoked?: boolean;
   /** Start-up deadline in ms (default STARTUP_DEADLINE_MS); for tests. */
   startupMs?: number;
+  /** A worker sandbox layer this machine lacks makes every job abstain (`sandbox-unavailable`). */
+  requireSandbox?: boolean;
 }
 
-async function resolveCommand(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions): Promise<string[]> {
+/** The node version in an engine id (`v8-node24.21.0-h8`). */
+function nodeVersionIn(id: string): string {
+  return /node(\d+\.\d+\.\d+)/.exec(id)?.[1] ?? '0.0.0';
+}
+
+async function resolveCommand(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions): Promise<SpawnCommand> {
   const dirs = new Map<string, string>();
   const dirOf = async (entry: EngineEntry): Promise<string> => {
     let d = dirs.get(entry.id);
@@ -334,23 +357,29 @@ async function resolveCommand(store: EngineStore, e: EngineEntry, opts: WorkerEn
   };
   const own = await dirOf(e);
   const argv: string[] = [];
+  let nodeOf = e;
   for (const part of e.command) {
     const m = /^engine:([^/]+)\/(.+)$/.exec(part);
     if (m) {
       const other = store.engine(m[1]);
       if (!other) throw new HostFault('engine-unavailable', `engine ${e.id} runs on ${m[1]}, which this binary does not carry`);
+      if (argv.length === 0) nodeOf = other;
       argv.push(join(await dirOf(other), m[2]));
     } else {
       argv.push(join(own, part));
     }
   }
-  return argv;
+  return sandboxedArgv({ argv, nodeVersion: nodeVersionIn(nodeOf.id), readDirs: [...dirs.values()] });
 }
 
 export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions = {}): Engine {
   return processEngine(e.id, e.family, e.vmVersion, opts.persistent ?? false, opts.startupMs ?? STARTUP_DEADLINE_MS, async () => {
     if (e.status === 'revoked' && !opts.allowRevoked) {
       throw new HostFault('engine-revoked', `engine ${e.id} is revoked${e.advisory ? `: ${e.advisory}` : ''}`);
+    }
+    const missing = opts.requireSandbox ? missingLayers() : [];
+    if (missing.length > 0) {
+      throw new HostFault('sandbox-unavailable', `--require-sandbox: this machine does not give the worker sandbox layer${missing.length > 1 ? 's' : ''} ${missing.map((l) => `${l.name} (${l.detail})`).join(', ')}; see pvf doctor`);
     }
     return resolveCommand(store, e, opts);
   });
@@ -359,10 +388,10 @@ export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEng
 /** The v8 worker of a source checkout, run by the current node through tsx (development only). */
 export function sourceV8Engine(opts: { startupMs?: number } = {}): Engine {
   const worker = fileURLToPath(new URL('./v8/worker.ts', import.meta.url));
-  return processEngine(`v8-source-node${process.versions.node}`, 'v8', process.versions.v8, false, opts.startupMs ?? STARTUP_DEADLINE_MS, async () => [process.execPath, '--import', import.meta.resolve('tsx'), worker]);
+  return processEngine(`v8-source-node${process.versions.node}`, 'v8', process.versions.v8, false, opts.startupMs ?? STARTUP_DEADLINE_MS, async () => ({ argv: [process.execPath, '--import', import.meta.resolve('tsx'), worker] }));
 }
 
-function processEngine(id: string, family: string, vmVersion: string, persistent: boolean, startupMs: number, command: () => Promise<string[]>): Engine {
+function processEngine(id: string, family: string, vmVersion: string, persistent: boolean, startupMs: number, command: () => Promise<SpawnCommand>): Engine {
   return {
     id,
     family,

@@ -106,6 +106,10 @@ export async function benchTable(bin: string, store: EngineStore, shared: string
     if (bare.status !== 0) throw new Error('the bare adder script failed');
     const [pvfMs, bareMs] = alternate(() => timed(bin, validate, e).ms, () => timed(node, [script, adder, params], e).ms);
     row(`warm \`pvf validate\` of the real adder vs a bare \`node\` script (${v8.id}'s node)`, `${pvfMs.toFixed(0)} ms vs ${bareMs.toFixed(0)} ms: **${(pvfMs / bareMs).toFixed(2)}x**`, '≤ 1.5x');
+    // The worker sandbox's cost (README, Worker sandbox): the same command with every layer and with none.
+    const unconfined = { ...e, PVF_SANDBOX: 'off' };
+    const [sandboxedMs, unconfinedMs] = alternate(() => timed(bin, validate, e).ms, () => timed(bin, validate, unconfined).ms);
+    row('warm `pvf validate` of the real adder: worker sandbox (every layer) vs none (`PVF_SANDBOX=off`)', `${sandboxedMs.toFixed(0)} ms vs ${unconfinedMs.toFixed(0)} ms: **${(sandboxedMs / unconfinedMs).toFixed(2)}x**`, '≤ 1.10x');
     // Its floor: the CLI's own start (`pvf --version`), the engine's node starting (`node -e 0`), and a
     // job thread with job.cjs: a validation pays all three before any of its work, one after another.
     const threadScript = join(tmp, 'thread.cjs');
@@ -167,6 +171,8 @@ export async function benchTable(bin: string, store: EngineStore, shared: string
     if (timed(bin, conformance, e).status !== 0) throw new Error('conformance over the statemine blocks failed');
     const perCandidate = medianOf(Array.from({ length: 5 }, () => timed(bin, conformance, e).ms)) / blocks.length;
     row(`\`pvf conformance\`, ${blocks.length} statemine blocks, one engine, one job: per candidate vs the worker's instantiate + execute`, `${perCandidate.toFixed(0)} ms vs ${instExec.toFixed(0)} ms: **${(perCandidate / instExec).toFixed(2)}x**`, '≤ 1.25x');
+    const [confSandboxed, confUnconfined] = alternate(() => timed(bin, conformance, e).ms, () => timed(bin, conformance, { ...e, PVF_SANDBOX: 'off' }).ms);
+    row(`\`pvf conformance\`, ${blocks.length} statemine blocks, one engine, one job: worker sandbox vs none`, `${confSandboxed.toFixed(0)} ms vs ${confUnconfined.toFixed(0)} ms: **${(confSandboxed / confUnconfined).toFixed(2)}x**`, '≤ 1.10x');
     floors.push(`conformance per statemine candidate, its floor: instantiate + execute + a fresh job thread = ${(instExec + jobFloorMs).toFixed(0)} ms: ${((instExec + jobFloorMs) / instExec).toFixed(2)}x`);
 
     // 5.–6. Cold processes: a fresh cache each time.

@@ -35,7 +35,8 @@ export type AbstainReason =
   | 'prepare-timeout'
   | 'prepare-failed'
   | 'chain-unavailable' // `validate --rpc`: the code, PVD, session or params could not be read from the relay chain
-  | 'pvd-mismatch'; // `validate --rpc --pov-file`: the file's PVD is not the chain's at that relay parent
+  | 'pvd-mismatch' // `validate --rpc --pov-file`: the file's PVD is not the chain's at that relay parent
+  | 'sandbox-unavailable'; // `--require-sandbox`: a worker sandbox layer is missing on this machine (pvf doctor)
 
 export type Verdict =
   | { verdict: 'valid'; result: ValidationResult; raw: Uint8Array }
