@@ -18,7 +18,9 @@ import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assembleWatFile } from './wat.ts';
+import { assembleWat, assembleWatFile } from './wat.ts';
+import { smokeCases } from '../core/corpus/smoke.ts';
+import { HOST_CALL_PREFIX, hostCallSpec, hostCallWat } from '../core/corpus/hostcall.ts';
 import { bundle as bundleSource, type BundleOptions } from './bundle.ts';
 import { fetchPackage } from './npm-fetch.ts';
 import { packPayload, sha256Hex } from '../engines/store/payload.ts';
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
       vmVersion,
       status: e.status,
       ...(e.advisory ? { advisory: e.advisory } : {}),
+      ...(e.hostDivergences?.length ? { hostDivergences: e.hostDivergences } : {}),
       section: sectionOf(e.id),
       sha256: hash,
       size: payload.length,
@@ -171,6 +174,10 @@ async function main(): Promise<void> {
   const testPvfs: Record<string, string> = {};
   for (const f of ['adder', ...readdirSync(join(root, 'tests/pvfs/hostile')).filter((n) => n.endsWith('.wat')).sort().map((n) => `hostile/${n.slice(0, -4)}`)]) {
     testPvfs[f] = Buffer.from(await assembleWatFile(join(root, 'tests/pvfs', `${f}.wat`))).toString('base64');
+  }
+  // The host-call PVFs the smoke vectors use (generated: core/corpus/hostcall.ts).
+  for (const f of [...new Set(smokeCases().map((c) => c.pvf))].filter((n) => n.startsWith(HOST_CALL_PREFIX)).sort()) {
+    testPvfs[f] = Buffer.from(await assembleWat(hostCallWat(hostCallSpec(f.slice(HOST_CALL_PREFIX.length))))).toString('base64');
   }
   await bundle('cli/main.ts', join(stage, 'pvf.cjs'), {
     define: {

@@ -1,5 +1,5 @@
 /** engines/engines.json: the pinned engines, as the build reads them and scripts/add-engine.ts edits them. */
-import type { EngineFamily, EngineStatus } from '../engines/store/manifest.ts';
+import type { EngineFamily, EngineStatus, HostDivergence } from '../engines/store/manifest.ts';
 
 export interface PinnedEngine {
   id: string;
@@ -11,6 +11,8 @@ export interface PinnedEngine {
   executor?: { package: string; version: string };
   worker: string;
   payloadSha256: string;
+  /** Host functions this engine does not run as Substrate does (policy data: see the manifest type). */
+  hostDivergences?: HostDivergence[];
 }
 
 export interface Pins {

@@ -37,7 +37,7 @@ export function registerEngines(program: Command, setExit: (code: number) => voi
 
   engines
     .command('list')
-    .description('id, family, VM version, sizes, sha256, status and whether extracted')
+    .description('id, family, VM version, sizes, sha256, status, whether extracted, and the host functions it does not run as Substrate does')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
       const store = openStore();
@@ -50,6 +50,7 @@ export function registerEngines(program: Command, setExit: (code: number) => voi
         compressedSize: e.compressedSize,
         status: e.status,
         extracted: store.isExtracted(e),
+        hostDivergences: e.hostDivergences ?? [],
       }));
       if (o.json) {
         process.stdout.write(JSON.stringify({ engines: rows }) + '\n');
@@ -59,6 +60,8 @@ export function registerEngines(program: Command, setExit: (code: number) => voi
         process.stdout.write(
           `${r.id.padEnd(28)} ${r.family.padEnd(6)} ${r.vmVersion.padEnd(26)} ${mib(r.size).padStart(10)} (${mib(r.compressedSize)} compressed)  ${r.status.padEnd(10)} ${r.extracted ? 'extracted' : '-'}  ${r.sha256.slice(0, 16)}…\n`,
         );
+        // Known host-function divergences: a PVF calling one abstains on this engine (README, Host API conformance).
+        for (const d of r.hostDivergences) process.stdout.write(`    not as Substrate: ${d.fn}${d.inputs ? ` (${d.inputs})` : ''}: ${d.reason.replace(/: tests\/.*$/, '')}\n`);
       }
     });
 

@@ -338,7 +338,7 @@ export interface WorkerEngineOptions {
   requireSandbox?: boolean;
 }
 
-/** The node version in an engine id (`v8-node24.21.0-h8`). */
+/** The node version in an engine id (`v8-node24.21.0-h9`). */
 function nodeVersionIn(id: string): string {
   return /node(\d+\.\d+\.\d+)/.exec(id)?.[1] ?? '0.0.0';
 }
@@ -373,7 +373,7 @@ async function resolveCommand(store: EngineStore, e: EngineEntry, opts: WorkerEn
 }
 
 export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEngineOptions = {}): Engine {
-  return processEngine(e.id, e.family, e.vmVersion, opts.persistent ?? false, opts.startupMs ?? STARTUP_DEADLINE_MS, async () => {
+  const engine = processEngine(e.id, e.family, e.vmVersion, opts.persistent ?? false, opts.startupMs ?? STARTUP_DEADLINE_MS, async () => {
     if (e.status === 'revoked' && !opts.allowRevoked) {
       throw new HostFault('engine-revoked', `engine ${e.id} is revoked${e.advisory ? `: ${e.advisory}` : ''}`);
     }
@@ -383,6 +383,7 @@ export function workerEngine(store: EngineStore, e: EngineEntry, opts: WorkerEng
     }
     return resolveCommand(store, e, opts);
   });
+  return e.hostDivergences?.length ? { ...engine, hostDivergences: e.hostDivergences } : engine;
 }
 
 /** The v8 worker of a source checkout, run by the current node through tsx (development only). */

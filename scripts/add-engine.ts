@@ -10,7 +10,7 @@
  * Adding: checks the npm package exists, appends the entry to engines/engines.json with the next id
  * (the family, the package version, and the host suffix `-hN` the other engines carry), builds with
  * PVF_PIN_ONLY=ID (the new engine's inputs are pinned; any other drift still fails the build), then
- * runs `pvf smoke` and `pvf conformance` of the newest engine of the same family against the new
+ * runs `pvf smoke`, the host-API conformance suite and `pvf conformance` of the newest engine of the same family against the new
  * one over a corpus (--corpus, or real candidates built from ../shared/fixtures), and prints the
  * divergences. Exit 0 only when the build, smoke and conformance all pass. On a failed build the
  * entry is taken out again. Deprecating and revoking edit the entry and rebuild (no pin changes).
@@ -44,7 +44,7 @@ function flag(args: string[], name: string): string | undefined {
   return v;
 }
 
-/** The host suffix every engine carries now (`-h8`): a new engine runs today's host code. */
+/** The host suffix every engine carries now (`-h9`): a new engine runs today's host code. */
 function hostSuffix(p: Pins): string {
   const suffixes = new Set(p.engines.map((e) => /-h\d+$/.exec(e.id)?.[0] ?? ''));
   if (suffixes.size !== 1) throw new UsageError(`the engines carry different host suffixes (${[...suffixes].join(', ')}): add engines only from a tree where they agree`);
@@ -113,6 +113,16 @@ async function add(kind: 'node' | 'chopsticks-executor', version: string, args: 
   const smoke = pvf(['smoke']);
   process.stdout.write(smoke.stdout);
   let failed = smoke.status !== 0;
+
+  // The host-API conformance suite on every engine, the new one included: a divergence from
+  // Substrate that the engine's entry does not list (hostDivergences) fails it.
+  say('host-API conformance (tests/hostcall-conformance.test.ts, every engine)…');
+  const suite = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=dot', join(root, 'tests', 'hostcall-conformance.test.ts')], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (suite.status !== 0) {
+    process.stdout.write(suite.stdout.split('\n').filter((l) => /ext_|fail|pass/.test(l)).slice(0, 60).join('\n') + '\n');
+    say(`host-API conformance failed: list each divergence of ${id} that is the engine's (not ours) under hostDivergences in engines/engines.json, with its reason`);
+    failed = true;
+  } else say('host-API conformance: every engine matches Substrate or abstains by its listed policy');
 
   const corpus = await corpusFor(flag(args, '--corpus'));
   if (!corpus || !baseline) {

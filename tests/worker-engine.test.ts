@@ -15,6 +15,11 @@ import { validateCandidate, DEFAULT_LIMITS, type ValidationReport } from '../cor
 import { pvf } from './support/pvfs.ts';
 import { sampleParams } from '../core/candidate/sample.ts';
 
+// These tests script the worker itself (a node script that counts its runs in a file beside it, on
+// this machine's node): they are about the fault rules, not the sandbox, which would deny the
+// script its file writes and its node. The sandbox and deaths through it: tests/sandbox.test.ts.
+process.env.PVF_SANDBOX = 'off';
+
 let dir = '';
 function entry(status: EngineEntry['status'], advisory?: string, command: string[] = ['node', 'worker.cjs']): EngineEntry {
   return {

@@ -16,6 +16,7 @@ import { preparePvf } from '../prepare/prepare.ts';
 import type { PreparedCache } from '../prepare/prepared-cache.ts';
 import { InvalidCandidate, verdictFromError, type Verdict } from './verdict.ts';
 import type { TraceEvent } from './trace.ts';
+import { policyAbstain, withHostPolicy, type HostDivergence, type PolicyModule } from '../prepare/host-policy.ts';
 
 export interface LogLine {
   level: string;
@@ -44,6 +45,8 @@ export interface Engine {
   readonly id: string;
   readonly family: string;
   readonly vmVersion: string;
+  /** Host functions this engine does not run as Substrate does: a PVF calling one abstains (core/prepare/host-policy.ts). */
+  readonly hostDivergences?: readonly HostDivergence[];
   execute(
     code: Uint8Array,
     params: Uint8Array,
@@ -82,6 +85,8 @@ export interface ValidationReport {
   logsUnavailable?: string;
   /** With `trace`: the engine's events (core/candidate/trace.ts), none if it never ran the module. */
   trace?: TraceEvent[];
+  /** The abstain is the policy of a known host-function divergence of the engine (core/prepare/host-policy.ts). */
+  byPolicy?: true;
 }
 
 /**
@@ -102,6 +107,7 @@ export async function validateCandidate(
   const timings: Record<string, number> = {};
   let logs: LogLine[] = [];
   let trace: TraceEvent[] | undefined;
+  let policy: PolicyModule | undefined;
   const t0 = performance.now();
   try {
     let params: Uint8Array;
@@ -132,7 +138,9 @@ export async function validateCandidate(
     } else {
       params = input.params;
     }
-    const out = await engine.execute(prepared.module, params, { onLog: opts.onLog, limits: opts.limits, trace: opts.trace });
+    // An engine's known host-function divergences: their imports renamed, so a call abstains.
+    if (engine.hostDivergences?.length) policy = withHostPolicy(prepared.module, engine.hostDivergences);
+    const out = await engine.execute(policy?.module ?? prepared.module, params, { onLog: opts.onLog, limits: opts.limits, trace: opts.trace });
     logs = out.logs;
     trace = out.trace;
     Object.assign(timings, out.timings);
@@ -148,10 +156,12 @@ export async function validateCandidate(
   } catch (e) {
     timings.totalMs = msSince(t0);
     const partial = e as { logs?: LogLine[]; trace?: TraceEvent[] };
-    const verdict = verdictFromError(e, 'validate');
+    const byPolicy = policy && e instanceof InvalidCandidate && e.reason === 'execution-error' ? policyAbstain(e.detail, policy, engine.id) : undefined;
+    const verdict = verdictFromError(byPolicy ?? e, 'validate');
     const report: ValidationReport = { verdict, engine: engine.id, logs: partial.logs ?? logs, timings };
     trace = partial.trace ?? trace;
     if (trace) report.trace = trace;
+    if (byPolicy) report.byPolicy = true;
     if (engine.family === 'wasmi' && verdict.verdict === 'invalid' && verdict.reason === 'execution-error' && report.logs.length === 0) report.logsUnavailable = WASMI_TRAP_LOGS;
     return report;
   }

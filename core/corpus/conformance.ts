@@ -36,6 +36,8 @@ export interface JobResult {
   ms: number;
   /** Why the result does not meet the expectation, if it does not. */
   failure?: string;
+  /** The engine abstained by the policy of a known host-function divergence (core/prepare/host-policy.ts). */
+  byPolicy?: true;
 }
 
 export interface Divergence {
@@ -63,10 +65,11 @@ export function meets(r: JobResult, e: Expectation | undefined): string | undefi
 
 /**
  * Differences between engines for one candidate, most severe first. An engine that abstained on a
- * documented limit of its own (`engine-limit`) has no opinion to compare.
+ * documented limit of its own (`engine-limit`) or by the policy of a known host-function divergence
+ * (a call to a function it lists) has no opinion to compare.
  */
 function compare(all: JobResult[]): string | undefined {
-  const results = all.filter((r) => !(r.verdict === 'abstain' && r.reason === 'engine-limit'));
+  const results = all.filter((r) => !(r.verdict === 'abstain' && (r.reason === 'engine-limit' || r.byPolicy)));
   const classes = new Set(results.map((r) => r.verdict));
   if (classes.size > 1) return `verdict: ${results.map((r) => `${r.engine}=${r.verdict}`).join(', ')}`;
   const reasons = new Set(results.map((r) => r.reason ?? ''));
@@ -106,6 +109,7 @@ export async function runMatrix(
         r.reason = v.reason;
         r.detail = v.detail;
       }
+      if (rep.byPolicy) r.byPolicy = true;
       const failure = meets(r, job.expectedByFamily?.[engine.family] ?? job.expected);
       if (failure) r.failure = failure;
       results.set(`${job.name}\u0000${engine.id}`, r);

@@ -29,6 +29,18 @@ export interface EngineEntry {
   files: EngineFileEntry[];
   /** How to start a worker: argv made of payload file names, or `engine:<id>/<file>` of another engine. */
   command: string[];
+  /**
+   * Host functions this engine does not run as Substrate does (tests/hostcall-conformance.test.ts):
+   * a PVF that calls one gets `abstain engine-unavailable` naming it on this engine, never a verdict.
+   */
+  hostDivergences?: HostDivergence[];
+}
+
+export interface HostDivergence {
+  fn: string;
+  /** The inputs affected, when narrower than every call. */
+  inputs?: string;
+  reason: string;
 }
 
 export interface BinaryManifest {

@@ -212,6 +212,17 @@ function smoldotError(detail: string): Extract<WorkerResponse, { ok: false }> {
     if (utf8[2] === 'ext_logging_log_version_1' && utf8[1] === '1') return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
     return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `this wasmi engine refuses text that is not UTF-8 where Substrate drops it: ${detail}`, logs: [] };
   }
+  if (/ParamDecodeError/.test(detail)) {
+    // smoldot refuses a host-call argument that has bytes after its SCALE value (Substrate's
+    // runtime interface decodes with Decode::decode and ignores them: the call succeeds) and one
+    // that does not decode (Substrate traps): the same error for both, so no verdict here
+    // (tests/hostcall-conformance.test.ts, trailing and undecodable trie inputs).
+    return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `this wasmi engine refuses a host-call argument with bytes after its SCALE value, which Substrate ignores, in the same way as one that does not decode, on which Substrate traps: ${detail}`, logs: [] };
+  }
+  if (/Host function not implemented/i.test(detail)) {
+    // A host function polkadot offers PVFs that this executor lacks: it cannot judge the candidate.
+    return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `this wasmi engine does not implement a host function polkadot offers: ${detail}`, logs: [] };
+  }
   if (/pointer and size returned by the function are invalid/i.test(detail)) return { ok: false, verdict: 'invalid', reason: 'bad-output', detail, logs: [] };
   if (PVF_FAULTS.some((re) => re.test(detail))) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail, logs: [] };
   return { ok: false, verdict: 'abstain', reason: 'internal-error', detail: `wasmi executor: ${detail}`, logs: [] };
