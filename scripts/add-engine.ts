@@ -44,7 +44,7 @@ function flag(args: string[], name: string): string | undefined {
   return v;
 }
 
-/** The host suffix every engine carries now (`-h9`): a new engine runs today's host code. */
+/** The host suffix every engine carries now (`-h10`): a new engine runs today's host code. */
 function hostSuffix(p: Pins): string {
   const suffixes = new Set(p.engines.map((e) => /-h\d+$/.exec(e.id)?.[0] ?? ''));
   if (suffixes.size !== 1) throw new UsageError(`the engines carry different host suffixes (${[...suffixes].join(', ')}): add engines only from a tree where they agree`);

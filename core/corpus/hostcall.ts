@@ -6,13 +6,13 @@
  *
  * Input layout (the raw bytes `validate_block` receives, `--params`): the arguments in order; a
  * span as u32 LE length then its bytes, a fixed-size pointer argument as its bytes, a u32 as 4
- * bytes LE. Output: a pointer result as its fixed-size bytes, a u32 as 4 bytes LE, a span as its
- * bytes, nothing for none.
+ * bytes LE, an i64 number as 8 bytes LE. Output: a pointer result as its fixed-size bytes, a u32 as
+ * 4 bytes LE, a span as its bytes, nothing for none.
  */
 import { concatBytes } from '../primitives/bytes.ts';
 
-export type ArgSpec = { kind: 'span' } | { kind: 'ptr'; size: number } | { kind: 'u32' };
-export type ResultSpec = { kind: 'ptr'; size: number } | { kind: 'u32' } | { kind: 'span' };
+export type ArgSpec = { kind: 'span' } | { kind: 'ptr'; size: number } | { kind: 'u32' } | { kind: 'i64' };
+export type ResultSpec = { kind: 'ptr'; size: number } | { kind: 'u32' } | { kind: 'span' } | { kind: 'none' };
 
 export interface HostCallSpec {
   fn: string;
@@ -26,9 +26,19 @@ const ptr = (size: number): ArgSpec => ({ kind: 'ptr', size });
 const out = (size: number): ResultSpec => ({ kind: 'ptr', size });
 const status: ResultSpec = { kind: 'u32' };
 const bytesOut: ResultSpec = { kind: 'span' };
+const none: ResultSpec = { kind: 'none' };
+const i64: ArgSpec = { kind: 'i64' };
 
-/** Every host function PVFs get whose output is data (not the allocator, logging or keystore). */
+/** Every host function the PVF host offers, each with the shape of its arguments and result. */
 export const HOST_CALL_SPECS: HostCallSpec[] = [
+  { fn: 'ext_allocator_malloc_version_1', args: [u32], result: status },
+  { fn: 'ext_allocator_free_version_1', args: [u32], result: none },
+  { fn: 'ext_logging_log_version_1', args: [u32, span, span], result: none },
+  { fn: 'ext_logging_max_level_version_1', args: [], result: status },
+  { fn: 'ext_misc_print_num_version_1', args: [i64], result: none },
+  { fn: 'ext_misc_print_utf8_version_1', args: [span], result: none },
+  { fn: 'ext_misc_print_hex_version_1', args: [span], result: none },
+  { fn: 'ext_misc_runtime_version_version_1', args: [span], result: bytesOut },
   ...(
     [
       ['keccak_256', 32],
@@ -59,6 +69,24 @@ export const HOST_CALL_SPECS: HostCallSpec[] = [
   { fn: 'ext_crypto_secp256k1_ecdsa_recover_version_2', args: [ptr(65), ptr(32)], result: bytesOut },
   { fn: 'ext_crypto_secp256k1_ecdsa_recover_compressed_version_1', args: [ptr(65), ptr(32)], result: bytesOut },
   { fn: 'ext_crypto_secp256k1_ecdsa_recover_compressed_version_2', args: [ptr(65), ptr(32)], result: bytesOut },
+  { fn: 'ext_crypto_start_batch_verify_version_1', args: [], result: none },
+  { fn: 'ext_crypto_finish_batch_verify_version_1', args: [], result: status },
+  { fn: 'ext_crypto_ed25519_batch_verify_version_1', args: [ptr(64), span, ptr(32)], result: status },
+  { fn: 'ext_crypto_sr25519_batch_verify_version_1', args: [ptr(64), span, ptr(32)], result: status },
+  { fn: 'ext_crypto_ecdsa_batch_verify_version_1', args: [ptr(65), span, ptr(33)], result: status },
+  // Keystore functions: PVF validation has no keystore (every call traps in Substrate).
+  ...(
+    [
+      ['ed25519', 32],
+      ['sr25519', 32],
+      ['ecdsa', 33],
+    ] as const
+  ).flatMap(([k, pub]) => [
+    { fn: `ext_crypto_${k}_public_keys_version_1`, args: [ptr(4)], result: bytesOut },
+    { fn: `ext_crypto_${k}_generate_version_1`, args: [ptr(4), span], result: out(pub) },
+    { fn: `ext_crypto_${k}_sign_version_1`, args: [ptr(4), ptr(pub), span], result: bytesOut },
+  ]),
+  { fn: 'ext_crypto_ecdsa_sign_prehashed_version_1', args: [ptr(4), ptr(33), ptr(32)], result: bytesOut },
 ];
 
 /** The name of a host-call PVF among the project's test PVFs (cli/sample.ts testPvf): this prefix and the function. */
@@ -78,9 +106,9 @@ export function hostCallInput(spec: HostCallSpec, values: ReadonlyArray<Uint8Arr
   return concatBytes(
     spec.args.map((a, k) => {
       const v = values[k];
-      if (a.kind === 'u32') {
-        if (typeof v !== 'number') throw new Error(`${spec.fn}: argument ${k} is a u32`);
-        return u32le(v);
+      if (a.kind === 'u32' || a.kind === 'i64') {
+        if (typeof v !== 'number') throw new Error(`${spec.fn}: argument ${k} is a number`);
+        return a.kind === 'u32' ? u32le(v) : concatBytes([u32le(v >>> 0), u32le(Math.floor(v / 2 ** 32))]);
       }
       if (typeof v === 'number') throw new Error(`${spec.fn}: argument ${k} is bytes`);
       if (a.kind === 'ptr') {
@@ -99,8 +127,8 @@ export function hostCallOutput(spec: HostCallSpec, result: Uint8Array | number):
 
 /** The PVF's WAT source. */
 export function hostCallWat(spec: HostCallSpec): string {
-  const params = spec.args.map((a) => (a.kind === 'span' ? 'i64' : 'i32'));
-  const result = spec.result.kind === 'span' ? 'i64' : 'i32';
+  const params = spec.args.map((a) => (a.kind === 'span' || a.kind === 'i64' ? 'i64' : 'i32'));
+  const result = spec.result.kind === 'span' ? 'i64' : spec.result.kind === 'none' ? undefined : 'i32';
   const load: string[] = [];
   spec.args.forEach((a, k) => {
     if (a.kind === 'span') {
@@ -110,14 +138,19 @@ export function hostCallWat(spec: HostCallSpec): string {
     } else if (a.kind === 'ptr') {
       load.push(`(local.set $a${k} (i64.extend_i32_u (local.get $c)))`);
       load.push(`(local.set $c (i32.add (local.get $c) (i32.const ${a.size})))`);
+    } else if (a.kind === 'i64') {
+      load.push(`(local.set $a${k} (i64.load (local.get $c)))`);
+      load.push(`(local.set $c (i32.add (local.get $c) (i32.const 8)))`);
     } else {
       load.push(`(local.set $a${k} (i64.extend_i32_u (i32.load (local.get $c))))`);
       load.push(`(local.set $c (i32.add (local.get $c) (i32.const 4)))`);
     }
   });
-  const call = `(call $f ${spec.args.map((a, k) => (a.kind === 'span' ? `(local.get $a${k})` : `(i32.wrap_i64 (local.get $a${k}))`)).join(' ')})`;
+  const call = `(call $f ${spec.args.map((a, k) => (a.kind === 'span' || a.kind === 'i64' ? `(local.get $a${k})` : `(i32.wrap_i64 (local.get $a${k}))`)).join(' ')})`;
   const res =
-    spec.result.kind === 'span'
+    spec.result.kind === 'none'
+      ? [call, `(local.set $len (i32.const 0))`]
+      : spec.result.kind === 'span'
       ? [`(local.set $r ${call})`, `(local.set $out (i32.wrap_i64 (local.get $r)))`, `(local.set $len (i32.wrap_i64 (i64.shr_u (local.get $r) (i64.const 32))))`]
       : spec.result.kind === 'ptr'
         ? [`(local.set $out ${call})`, `(local.set $len (i32.const ${spec.result.size}))`]
@@ -125,7 +158,7 @@ export function hostCallWat(spec: HostCallSpec): string {
   return `;; Host-call PVF for ${spec.fn} (core/corpus/hostcall.ts).
 (module
   (import "env" "memory" (memory 17))
-  (import "env" "${spec.fn}" (func $f${params.length ? ` (param ${params.join(' ')})` : ''} (result ${result})))
+  (import "env" "${spec.fn}" (func $f${params.length ? ` (param ${params.join(' ')})` : ''}${result ? ` (result ${result})` : ''}))
   (import "env" "ext_allocator_malloc_version_1" (func $malloc (param i32) (result i32)))
   (global (export "__heap_base") i32 (i32.const 1048576))
   (func (export "validate_block") (param $p i32) (param $l i32) (result i64)

@@ -49,6 +49,9 @@ const PVF_FAULTS = [
   // A host call's pointer/length argument outside the PVF's memory (the PVF's own pointer; the
   // v8 host and Substrate's runtime interface trap on it too).
   /Bad pointer for parameter of index \d+ of \w+/,
+  // ext_allocator_free of a pointer that is not an allocated block: Substrate's allocator errors
+  // and the call traps (tests/hostcall-conformance.test.ts: 0, 4, inside a block, past memory).
+  /Bad pointer passed to ext_allocator_free_version_1/,
   /out of memory allocating .* during ext_allocator_malloc/i,
 ];
 
@@ -90,7 +93,29 @@ function shapeFault(info: WasmModuleInfo, maxPages: number): InvalidCandidate | 
   return undefined;
 }
 
+/**
+ * The executor's own panics. A Rust panic inside smoldot's executor (its Wasm reaches
+ * `unreachable`) surfaces as a RuntimeError thrown from its asynchronous glue, outside any call of
+ * ours: uncaught, it would end the process after the job started, which the host must count as a
+ * death the candidate may have caused (and, twice in approval, as invalid). Measured causes: a
+ * module importing the same host function twice, a log level above 4, ecdsa_sign
+ * (tests/hostcall-conformance.test.ts). It is this engine's fault, not the candidate's: the job
+ * abstains (engine-limit), and the process, whose executor state is now unknown, takes no other
+ * job: a kept-alive one ends when the next request comes, before starting it.
+ */
+class ExecutorPanic extends Error {}
+let onExecutorPanic: ((e: unknown) => void) | undefined;
+let poisoned = false;
+process.on('uncaughtException', (e) => {
+  if (onExecutorPanic) return onExecutorPanic(e);
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
+
 async function handle(request: Buffer): Promise<WorkerResponse> {
+  // After an executor panic: end now, unanswered, before this job starts (the host runs it again on
+  // a fresh worker, as for any reused worker that died).
+  if (poisoned) process.exit(0);
   const { header, code, params } = decodeRequest(request);
   const watchdog = await startWatchdog(header.timeoutMs, header.mode === 'prepare' ? (header.maxMemoryBytes ?? 0) : 0);
   try {
@@ -142,8 +167,11 @@ async function run(code: Uint8Array, params: Uint8Array, maxPages: number, clock
     throw new Error(`${what} is not offered to PVFs`);
   };
   let res: TaskResult;
+  const panicked = new Promise<never>((_, reject) => {
+    onExecutorPanic = (e) => reject(new ExecutorPanic(e instanceof Error ? e.message : String(e)));
+  });
   try {
-    res = (await run_task(
+    res = (await Promise.race([panicked, run_task(
     {
       id: 0,
       wasm: wasmHex,
@@ -161,10 +189,17 @@ async function run(code: Uint8Array, params: Uint8Array, maxPages: number, clock
       offchainRandomSeed: refuse('offchain random seed'),
       offchainSubmitTransaction: refuse('offchain transactions'),
     },
-  )) as TaskResult;
+  )]) as TaskResult);
   } catch (e) {
+    if (e instanceof ExecutorPanic) {
+      poisoned = true; // a kept-alive worker ends at its next request (handle), unanswered
+      return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `the wasmi executor itself panicked (${e.message}): a fault of this engine, not of the candidate`, logs: [] };
+    }
     if (refused) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail: `call to a missing function: ${refused} is not offered to PVFs`, logs: [] };
     throw e;
+  }
+  finally {
+    onExecutorPanic = undefined;
   }
   if (refused) return { ok: false, verdict: 'invalid', reason: 'execution-error', detail: `call to a missing function: ${refused} is not offered to PVFs`, logs: [] };
   const executeMs = performance.now() - t0;
@@ -218,6 +253,15 @@ function smoldotError(detail: string): Extract<WorkerResponse, { ok: false }> {
     // that does not decode (Substrate traps): the same error for both, so no verdict here
     // (tests/hostcall-conformance.test.ts, trailing and undecodable trie inputs).
     return { ok: false, verdict: 'abstain', reason: 'engine-limit', detail: `this wasmi engine refuses a host-call argument with bytes after its SCALE value, which Substrate ignores, in the same way as one that does not decode, on which Substrate traps: ${detail}`, logs: [] };
+  }
+  if (/Host function not implemented: ext_crypto_(ed25519|sr25519|ecdsa)_(public_keys|generate|sign|sign_prehashed)_version_1\b/.test(detail)) {
+    // A keystore function: PVF validation has no keystore, so in Substrate every call panics, a
+    // trap (docs/host-crypto.md §6): smoldot's missing function ends the call the same way.
+    return { ok: false, verdict: 'invalid', reason: 'execution-error', detail: `${detail} (PVF validation has no keystore: Substrate panics)`, logs: [] };
+  }
+  if (/NoBatchVerify/.test(detail)) {
+    // finish_batch_verify without start_batch_verify: Substrate panics too (docs/host-crypto.md §5).
+    return { ok: false, verdict: 'invalid', reason: 'execution-error', detail: `${detail} (finish_batch_verify without start_batch_verify: Substrate panics)`, logs: [] };
   }
   if (/Host function not implemented/i.test(detail)) {
     // A host function polkadot offers PVFs that this executor lacks: it cannot judge the candidate.
