@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineStore, cacheRoot } from '../engines/store/store.ts';
 import { newestActiveV8, type Registry } from '../engines/registry.ts';
-import { missingLayers, sandboxLayers, WORKER_LIMITS, type LayerStatus } from '../engines/sandbox.ts';
+import { missingLayers, sandboxProbe, WORKER_LIMITS, type LayerStatus } from '../engines/sandbox.ts';
 import { ATTEMPTS, ATTEMPT_TEXT, runEscapeProbe, type Attempt, type AttemptResult } from '../engines/escape-probe.ts';
 
 let warned = false;
@@ -61,7 +61,7 @@ interface DoctorReport {
 }
 
 async function examine(): Promise<DoctorReport> {
-  const layers = sandboxLayers();
+  const layers = sandboxProbe(true).layers; // a fresh trial, not the one remembered for this boot
   const store = EngineStore.open();
   const cache = cacheState();
   const engines = store ? store.manifest.engines.map((e) => ({ id: e.id, status: e.status, extracted: store.isExtracted(e), dir: store.dirOf(e) })) : [];

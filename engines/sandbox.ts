@@ -18,7 +18,8 @@
  * PID namespace and the missing binaries stand in for the latter.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { cacheRoot } from './store/store.ts';
 import { delimiter, join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 
@@ -114,13 +115,69 @@ function prlimitArgs(prlimit: string): string[] {
   return [prlimit, `--as=${lower('Max address space', WORKER_LIMITS.addressSpaceBytes)}`, `--nofile=${lower('Max open files', WORKER_LIMITS.openFiles)}`, '--core=0', '--'];
 }
 
+interface Trial {
+  ok: boolean;
+  why: string;
+  /** A trial that ran (not one that could not start for want of a resource). */
+  conclusive: boolean;
+}
+
+/** Run bwrap once with the worker's namespaces around `true`. */
+function bwrapTrial(bwrap: string, sh: string): Trial {
+  const r = spawnSync(bwrap, [...bwrapArgs(bwrap, []).slice(1, -1), '--ro-bind', sh, sh, '--', sh], { encoding: 'utf8', timeout: 10_000, env: {} });
+  // A trial that could not even start (EMFILE, EAGAIN: this machine is short of something) says
+  // nothing about namespaces: the worker's own start will meet the same fault and abstain.
+  if (r.error !== undefined && (r.error as NodeJS.ErrnoException).code !== 'ENOENT') return { ok: true, why: '', conclusive: false };
+  return { ok: r.status === 0, why: (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0], conclusive: true };
+}
+
+/**
+ * The trial's outcome is remembered in the cache for this boot, this bwrap and this user (it costs
+ * 5–15 ms, a tenth of a warm validation): namespaces do not come and go without a reboot or an
+ * administrator, and a stale "yes" only makes workers fail to start (abstain), never a verdict.
+ */
+function trialKey(bwrap: string): string | undefined {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return JSON.stringify({ boot, bwrap, mtime: statSync(bwrap).mtimeMs, uid: process.getuid?.() ?? -1 });
+  } catch {
+    return undefined;
+  }
+}
+
+const trialFile = () => join(cacheRoot(), 'sandbox-trial.json');
+
+function rememberedTrial(bwrap: string): Trial | undefined {
+  const key = trialKey(bwrap);
+  if (!key) return undefined;
+  try {
+    const t = JSON.parse(readFileSync(trialFile(), 'utf8')) as { key?: string; ok?: unknown; why?: unknown };
+    return t.key === key && typeof t.ok === 'boolean' && typeof t.why === 'string' ? { ok: t.ok, why: t.why, conclusive: true } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function rememberTrial(bwrap: string, t: Trial): void {
+  const key = trialKey(bwrap);
+  if (!key) return;
+  try {
+    const tmp = `${trialFile()}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify({ key, ok: t.ok, why: t.why }), { mode: 0o600 });
+    renameSync(tmp, trialFile());
+  } catch {
+    // No cache to write to: the next process runs the trial again.
+  }
+}
+
 /**
  * Which layers this machine gives, probed once per process: `bwrap` must be able to create its
- * namespaces here (a trial run), `prlimit` must exist. `PVF_SANDBOX=off` turns every layer off (for
+ * namespaces here (a trial run, remembered for this boot: see rememberedTrial; `fresh` runs it
+ * again, as `pvf doctor` does), `prlimit` must exist. `PVF_SANDBOX=off` turns every layer off (for
  * measuring their cost; `pvf doctor` reports it).
  */
-export function sandboxProbe(): Probe {
-  if (probed) return probed;
+export function sandboxProbe(fresh = false): Probe {
+  if (probed && !fresh) return probed;
   if (process.env.PVF_SANDBOX === 'off') {
     const off = (name: LayerName): LayerStatus => ({ name, active: false, detail: 'turned off by PVF_SANDBOX=off', enable: 'unset PVF_SANDBOX' });
     return (probed = { layers: LAYERS.map(off) });
@@ -131,13 +188,13 @@ export function sandboxProbe(): Probe {
   let nsDetail = 'bubblewrap (bwrap) is not installed';
   let nsActive = false;
   if (bwrap && sh) {
-    const r = spawnSync(bwrap, [...bwrapArgs(bwrap, []).slice(1, -1), '--ro-bind', sh, sh, '--', sh], { encoding: 'utf8', timeout: 10_000, env: {} });
-    // A trial that could not even start (EMFILE, EAGAIN: this machine is short of something) says
-    // nothing about namespaces: the worker's own start will meet the same fault and abstain.
-    nsActive = r.status === 0 || (r.error !== undefined && (r.error as NodeJS.ErrnoException).code !== 'ENOENT');
+    const known = fresh ? undefined : rememberedTrial(bwrap);
+    const trial = known ?? bwrapTrial(bwrap, sh);
+    if (!known && trial.conclusive) rememberTrial(bwrap, trial);
+    nsActive = trial.ok;
     nsDetail = nsActive
       ? `${bwrap}: new user, mount, PID, network, IPC and UTS namespaces; a read-only view of the engine's folders and system libraries; no network; no capabilities`
-      : `${bwrap} cannot create namespaces here: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0]}`;
+      : `${bwrap} cannot create namespaces here: ${trial.why}`;
   }
   const layers: LayerStatus[] = [
     { name: 'permission', active: true, detail: "Node's permission model on the engine's node: reads of the engine's files only; no writes, child processes, addons or WASI" },
