@@ -302,19 +302,19 @@ export interface SpawnCommand {
   program?: string;
 }
 
-async function runServed(poolKey: string, argv: SpawnCommand, request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
+async function runServed(poolKey: string, cmd: SpawnCommand, request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
   const idle = pools.get(poolKey) ?? [];
   pools.set(poolKey, idle);
   let w = idle.pop();
   while (w && w.dead) w = idle.pop();
-  w ??= new WorkerProcess(argv, true);
+  w ??= new WorkerProcess(cmd, true);
   let res: WorkerResponse;
   try {
     res = await w.run(request, limits);
   } catch (e) {
     // A reused worker that died had done its earlier jobs well: not this candidate's doing, so the
     // job runs again on a fresh process before any verdict is drawn from a death.
-    if (e instanceof WorkerDied && !w.fresh) return runServed(poolKey, argv, request, limits);
+    if (e instanceof WorkerDied && !w.fresh) return runServed(poolKey, cmd, request, limits);
     throw e;
   }
   // A worker that answered a timeout has killed itself; never hand it out again.
@@ -322,8 +322,8 @@ async function runServed(poolKey: string, argv: SpawnCommand, request: Buffer, l
   return res;
 }
 
-async function runOnce(argv: SpawnCommand, request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
-  return new WorkerProcess(argv, false).run(request, limits);
+async function runOnce(cmd: SpawnCommand, request: Buffer, limits: JobLimits): Promise<WorkerResponse> {
+  return new WorkerProcess(cmd, false).run(request, limits);
 }
 
 export interface WorkerEngineOptions {
@@ -398,11 +398,11 @@ function processEngine(id: string, family: string, vmVersion: string, persistent
     family,
     vmVersion,
     async execute(code, params, run) {
-      const argv = await command();
+      const cmd = await command();
       const limits = run.limits ?? DEFAULT_LIMITS;
       const request = encodeRequest(code, params, { ...limits, trace: run.trace });
       const jobLimits: JobLimits = { timeoutMs: limits.timeoutMs, startupMs };
-      const once = (): Promise<WorkerResponse> => (persistent ? runServed(id, argv, request, jobLimits) : runOnce(argv, request, jobLimits));
+      const once = (): Promise<WorkerResponse> => (persistent ? runServed(id, cmd, request, jobLimits) : runOnce(cmd, request, jobLimits));
       let res: WorkerResponse;
       try {
         res = await once();
@@ -434,12 +434,12 @@ function processEngine(id: string, family: string, vmVersion: string, persistent
       throw Object.assign(new HostFault(res.reason, `${id}: ${boundString(res.detail)}`), trace);
     },
     async prepare(module, opts) {
-      const argv = await command();
+      const cmd = await command();
       const request = encodeRequest(module, new Uint8Array(0), { mode: 'prepare', maxPages: opts.maxPages, timeoutMs: opts.timeoutMs, maxMemoryBytes: opts.maxMemoryBytes } satisfies RequestLimits);
       const jobLimits: JobLimits = { timeoutMs: opts.timeoutMs, startupMs };
       // No retry: a prepare worker that dies is a failed pre-check (polkadot's JobDied is not
       // deterministic: no vote), which WorkerDied already is (abstain).
-      const res = await (persistent ? runServed(id, argv, request, jobLimits) : runOnce(argv, request, jobLimits));
+      const res = await (persistent ? runServed(id, cmd, request, jobLimits) : runOnce(cmd, request, jobLimits));
       if (res.ok) return { timings: res.timings };
       if (res.verdict === 'invalid' && res.reason === 'timeout') {
         // polkadot: PrepareError::TimedOut is not deterministic, pre-checking casts no vote.
