@@ -135,6 +135,7 @@ function bwrapTrial(bwrap: string, sh: string): Trial {
  * The trial's outcome is remembered in the cache for this boot, this bwrap and this user (it costs
  * 5–15 ms, a tenth of a warm validation): namespaces do not come and go without a reboot or an
  * administrator, and a stale "yes" only makes workers fail to start (abstain), never a verdict.
+ * `pvf doctor` runs the trial afresh and rewrites it (docs/caches.md).
  */
 function trialKey(bwrap: string): string | undefined {
   try {
