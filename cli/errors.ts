@@ -20,3 +20,8 @@ export function usageError(message: string): UserError {
 export function dataError(message: string): UserError {
   return new UserError(message, EXIT.data);
 }
+
+/** An output file asked for cannot be created where it is asked for (exit 73, sysexits EX_CANTCREAT). */
+export function outputError(message: string): UserError {
+  return new UserError(message, 73);
+}

@@ -11,7 +11,7 @@ import type { Engine } from '../core/candidate/validate.ts';
 import { loadRegistry } from '../engines/registry.ts';
 import { warnIfUnconfined } from './doctor.ts';
 import { closeWorkers } from '../engines/worker-engine.ts';
-import { dataError, usageError } from './errors.ts';
+import { dataError, outputError, usageError } from './errors.ts';
 import { junitXml } from './junit.ts';
 import { htmlReport } from './html-report.ts';
 import { VERSION } from './version.ts';
@@ -30,7 +30,7 @@ type ReportPaths = Partial<Record<'junit' | 'html', string>>;
 function checkReportFiles(o: ReportPaths): void {
   for (const { option, key } of REPORT_FILES) {
     const path = o[key];
-    if (path !== undefined && !statSync(dirname(path), { throwIfNoEntry: false })?.isDirectory()) throw dataError(`${option} ${path}: no such folder ${dirname(path)}`);
+    if (path !== undefined && !statSync(dirname(path), { throwIfNoEntry: false })?.isDirectory()) throw outputError(`${option} ${path}: no such folder ${dirname(path)}`);
   }
 }
 
@@ -42,7 +42,7 @@ function writeReportFiles(o: ReportPaths, title: string, report: MatrixReport): 
     try {
       writeAtomic(path, render(title, report));
     } catch (e) {
-      throw dataError(`${option} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw outputError(`${option} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
 }

@@ -14,7 +14,7 @@ import type { Engine, ValidationReport } from '../core/candidate/validate.ts';
 import type { CandidateInput } from '../core/candidate/validate.ts';
 import { blake2_256 } from '../core/primitives/hashing.ts';
 import { toHex } from '../core/primitives/hex.ts';
-import { dataError, usageError } from './errors.ts';
+import { dataError, outputError } from './errors.ts';
 import { readInputFile } from './inputs.ts';
 import { VERSION } from './version.ts';
 
@@ -30,9 +30,9 @@ export function checkTraceTarget(path: string): void {
   } catch {
     isDir = false;
   }
-  if (!isDir) throw usageError(`--trace ${path}: the folder ${dir} does not exist`);
+  if (!isDir) throw outputError(`--trace ${path}: no such folder ${dir}`);
   try {
-    if (statSync(path).isDirectory()) throw usageError(`--trace ${path}: is a folder; give a file name`);
+    if (statSync(path).isDirectory()) throw outputError(`--trace ${path}: is a folder; give a file name`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }

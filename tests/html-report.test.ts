@@ -145,9 +145,9 @@ describe('--html on the command line', () => {
     const out = join(dir, 'out');
     rmSync(out, { recursive: true, force: true });
     const missing = runCli(['conformance', '--corpus', corpus, '--html', join(out, 'r.html')]);
-    assert.deepEqual([missing.code, missing.stdout, missing.stderr], [65, '', `pvf: --html ${join(out, 'r.html')}: no such folder ${out}\n`]);
+    assert.deepEqual([missing.code, missing.stdout, missing.stderr], [73, '', `pvf: --html ${join(out, 'r.html')}: no such folder ${out}\n`]);
     const smoke = runCli(['smoke', '--junit', join(out, 'r.xml'), '--html', join(dir, 'smoke.html')]);
-    assert.deepEqual([smoke.code, smoke.stdout, smoke.stderr], [65, '', `pvf: --junit ${join(out, 'r.xml')}: no such folder ${out}\n`]);
+    assert.deepEqual([smoke.code, smoke.stdout, smoke.stderr], [73, '', `pvf: --junit ${join(out, 'r.xml')}: no such folder ${out}\n`]);
 
     const page = join(dir, 'conformance.html');
     const r = runCli(['conformance', '--corpus', corpus, '--html', page, '--jobs', '1']);

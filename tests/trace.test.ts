@@ -191,11 +191,11 @@ describe('traces on the v8 engine', () => {
 });
 
 describe('pvf validate --trace and pvf trace diff (CLI)', () => {
-  it('--trace into a folder that does not exist: exit 64, one line, nothing written, nothing run', () => {
+  it('--trace into a folder that does not exist: exit 73, one line, nothing written, nothing run', () => {
     const r = runCli(['validate', '--sample', '--trace', join(dir, 'missing', 't.jsonl')]);
-    assert.equal(r.code, 64);
+    assert.equal(r.code, 73);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^pvf: --trace .*t\.jsonl: the folder .*missing does not exist\n$/);
+    assert.match(r.stderr, /^pvf: --trace .*t\.jsonl: no such folder .*missing\n$/);
   });
 
   it('trace diff on files that are not traces: exit 65 naming the file and line', () => {
