@@ -39,6 +39,7 @@ export function reportJson(rep: ValidationReport, ctx: ReportContext = {}): Reco
   doc.timings = rep.timings;
   doc.logs = rep.logs;
   if (rep.logsUnavailable) doc.logsUnavailable = rep.logsUnavailable;
+  if (rep.byPolicy) doc.byPolicy = true;
   return doc;
 }
 

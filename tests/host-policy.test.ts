@@ -10,6 +10,7 @@ import { validateCandidate, type Engine } from '../core/candidate/validate.ts';
 import { policyAbstain, withHostPolicy } from '../core/prepare/host-policy.ts';
 import { parseModule } from '../core/wasm/wasm.ts';
 import { inProcessV8 } from '../engines/v8/index.ts';
+import { reportJson } from '../cli/output.ts';
 
 const LISTED = { fn: 'ext_hashing_keccak_256_version_1', reason: 'a test divergence' };
 /** The in-process v8 engine, told that its keccak is a known divergence. */
@@ -36,6 +37,7 @@ describe('host-function divergences as policy', () => {
     assert.equal(r.verdict.verdict === 'abstain' && r.verdict.reason, 'engine-unavailable');
     assert.match(r.verdict.verdict === 'abstain' ? r.verdict.detail : '', /^the PVF called ext_hashing_keccak_256_version_1, which test-policy does not run as Substrate does: a test divergence/);
     assert.equal(r.byPolicy, true);
+    assert.equal(reportJson(r).byPolicy, true, '--json says so');
     // Without the policy the same call is a verdict.
     assert.equal((await validateCandidate({ kind: 'params', code: await pvf(), params: Uint8Array.of(1) }, inProcessV8)).verdict.verdict, 'valid');
   });
