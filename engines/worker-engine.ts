@@ -400,6 +400,15 @@ function processEngine(id: string, family: string, vmVersion: string, persistent
     async execute(code, params, run) {
       const cmd = await command();
       const limits = run.limits ?? DEFAULT_LIMITS;
+      if (limits.timeoutMs <= 0) {
+        // A CPU budget of 0 ms (PvfExecTimeout 0 is consistent upstream): polkadot's CPU-time
+        // monitor finds any job over it at its first check, while our watchdog, which polls, let
+        // a quick job finish on one engine and not on another (fuzz seed 20261129 under load).
+        // Any execution exceeds it: the same answer on every engine, without running.
+        const detail = 'the CPU budget (PvfExecTimeout) is 0 ms: any execution exceeds it';
+        if (!judgesTimeouts(family)) throw new HostFault('engine-limit', `${id}: ${detail}; an interpreter cannot judge a timeout under a budget set for compiled engines (judge it with a v8 engine)`);
+        throw new InvalidCandidate('timeout', detail);
+      }
       const request = encodeRequest(code, params, { ...limits, trace: run.trace });
       const jobLimits: JobLimits = { timeoutMs: limits.timeoutMs, startupMs };
       const once = (): Promise<WorkerResponse> => (persistent ? runServed(id, cmd, request, jobLimits) : runOnce(cmd, request, jobLimits));

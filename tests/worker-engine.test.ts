@@ -5,7 +5,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifyDeath, closeWorkers, workerEngine, type WorkerEngineOptions } from '../engines/worker-engine.ts';
@@ -100,6 +100,13 @@ describe('worker engine policy', () => {
     });
   const outcome = (r: ValidationReport): [string, string | undefined] => [r.verdict.verdict, r.verdict.verdict === 'valid' ? undefined : r.verdict.reason];
   const detail = (r: ValidationReport): string => (r.verdict.verdict === 'valid' ? '' : r.verdict.detail);
+
+  it('a CPU budget of 0 ms is invalid timeout on a compiled engine and engine-limit on an interpreter, without running a worker', async () => {
+    scriptWorker({});
+    assert.deepEqual(outcome(await run(entry('active'), 'backing', { timeoutMs: 0 })), ['invalid', 'timeout']);
+    assert.deepEqual(outcome(await run({ ...entry('active'), family: 'wasmi' }, 'backing', { timeoutMs: 0 })), ['abstain', 'engine-limit']);
+    assert.equal(existsSync(join(dir, 'count')), false, 'no worker ran');
+  });
 
   it('a revoked engine abstains with its advisory; --allow-revoked runs it', async () => {
     scriptWorker({});
