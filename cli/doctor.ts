@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { EngineStore, cacheRoot } from '../engines/store/store.ts';
 import { newestActiveV8, type Registry } from '../engines/registry.ts';
 import { missingLayers, sandboxProbe, WORKER_LIMITS, type LayerStatus } from '../engines/sandbox.ts';
+import { nodeVersionIn } from '../engines/worker-engine.ts';
 import { ATTEMPTS, ATTEMPT_TEXT, runEscapeProbe, type Attempt, type AttemptResult } from '../engines/escape-probe.ts';
 
 let warned = false;
@@ -70,8 +71,7 @@ async function examine(): Promise<DoctorReport> {
   if (store && v8) {
     try {
       const dir = await store.ensureExtracted(v8);
-      const nodeVersion = /node(\d+\.\d+\.\d+)/.exec(v8.id)?.[1] ?? '0.0.0';
-      report.escapedJob = { engine: v8.id, attempts: await runEscapeProbe({ node: join(dir, 'node'), nodeVersion, engineDir: dir }) };
+      report.escapedJob = { engine: v8.id, attempts: await runEscapeProbe({ node: join(dir, 'node'), nodeVersion: nodeVersionIn(v8.id), engineDir: dir }) };
       const entry = report.engines.find((e) => e.id === v8.id);
       if (entry) entry.extracted = true;
     } catch (e) {

@@ -339,7 +339,7 @@ export interface WorkerEngineOptions {
 }
 
 /** The node version in an engine id (`v8-node24.21.0-h10`). */
-function nodeVersionIn(id: string): string {
+export function nodeVersionIn(id: string): string {
   return /node(\d+\.\d+\.\d+)/.exec(id)?.[1] ?? '0.0.0';
 }
 
